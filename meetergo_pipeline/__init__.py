@@ -1,0 +1,1 @@
+"""meetergo Platform API and webhooks into DuckDB, orchestrated by Dagster."""

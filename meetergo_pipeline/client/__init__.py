@@ -1,0 +1,71 @@
+"""The meetergo API client: credentials, rate budget, retries, paging and wire models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from meetergo_pipeline.client.api import PAGE_SIZE, MeetergoClient
+from meetergo_pipeline.client.budget import RateBudget
+from meetergo_pipeline.client.credentials import Credential
+from meetergo_pipeline.client.errors import (
+    MeetergoAPIError,
+    MeetergoAuthError,
+    MeetergoCredentialError,
+    MeetergoError,
+    MeetergoNotFoundError,
+    MeetergoPaginationError,
+    MeetergoRateLimitError,
+    MeetergoServerError,
+    MeetergoTransportError,
+)
+from meetergo_pipeline.client.http import DEFAULT_BASE_URL, MeetergoHTTP
+
+DEFAULT_BUDGET_SHARE = 0.5
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_BUDGET_SHARE",
+    "PAGE_SIZE",
+    "Credential",
+    "MeetergoAPIError",
+    "MeetergoAuthError",
+    "MeetergoClient",
+    "MeetergoCredentialError",
+    "MeetergoError",
+    "MeetergoHTTP",
+    "MeetergoNotFoundError",
+    "MeetergoPaginationError",
+    "MeetergoRateLimitError",
+    "MeetergoServerError",
+    "MeetergoTransportError",
+    "RateBudget",
+    "connect",
+]
+
+
+def connect(
+    base_url: str,
+    credential: str,
+    *,
+    acting_user_id: str | None = None,
+    budget_share: float = DEFAULT_BUDGET_SHARE,
+    budget: RateBudget | None = None,
+    budget_state_dir: Path | None = None,
+    **http_options: object,
+) -> MeetergoClient:
+    """A ready client: validates the credential, then shares one budget per key.
+
+    The credential is checked before anything is sent; `acting_user_id` defaults to the
+    owner resolved through `/v4/user/me` when an API key is used.
+    """
+    parsed = Credential.parse(credential)
+    if budget is None:
+        probe = RateBudget.from_share(budget_share)
+        budget = RateBudget.shared(
+            parsed.fingerprint, probe.per_minute, probe.burst, state_dir=budget_state_dir
+        )
+    http = MeetergoHTTP(base_url, parsed, budget, **http_options)  # type: ignore[arg-type]
+    client = MeetergoClient(http, acting_user_id)
+    if acting_user_id is None and parsed.kind == "api_key":
+        client.acting_user_id = client.get_me()["id"]
+    return client

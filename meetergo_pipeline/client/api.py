@@ -1,0 +1,176 @@
+"""MeetergoClient: the endpoints the pipeline reads, each in its own pagination style."""
+
+from __future__ import annotations
+
+import contextlib
+import queue
+import threading
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+from meetergo_pipeline.client.http import MeetergoHTTP
+from meetergo_pipeline.client.models import parse_utc, to_api_time
+from meetergo_pipeline.client.paging import Row, iter_consistent_pages
+
+PAGE_SIZE = 100
+
+
+class MeetergoClient:
+    """Reads users, meeting types and appointments; writes bookings and users.
+
+    With a platform API key every call acts as a user through `x-meetergo-api-user-id`
+    (`acting_user_id`, the admin, unless a call names another user). A personal access token
+    acts as its owner only, so other users' appointments are read through `userId`.
+    """
+
+    def __init__(self, http: MeetergoHTTP, acting_user_id: str | None = None) -> None:
+        self.http = http
+        self.acting_user_id = acting_user_id
+
+    @property
+    def uses_api_key(self) -> bool:
+        return self.http._credential.kind == "api_key"
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> MeetergoClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def get_me(self) -> Row:
+        """The acting user (the company owner for an API key without an acting user)."""
+        return self.http.request("GET", "/v4/user/me", acting_user_id=self.acting_user_id)
+
+    def fetch_user_pages(self, user_type: str | None = None) -> Iterator[list[Row]]:
+        """`GET /v4/user`: offset paging, admin only, `{users, total, count, offset}`."""
+
+        def fetch(page: int) -> tuple[list[Row], int | None]:
+            params: dict[str, Any] = {"limit": PAGE_SIZE, "offset": page * PAGE_SIZE}
+            if user_type:
+                params["userType"] = user_type
+            body = self.http.request(
+                "GET", "/v4/user", params=params, acting_user_id=self.acting_user_id
+            )
+            return body.get("users") or [], body.get("total")
+
+        return iter_consistent_pages(fetch, PAGE_SIZE)
+
+    def list_meeting_types(self, user_id: str) -> list[Row]:
+        """`GET /v4/meeting-type`: the acting user's meeting types, a bare array."""
+        return self.http.request("GET", "/v4/meeting-type", acting_user_id=self._actor(user_id))
+
+    def fetch_appointment_pages(
+        self,
+        user_id: str,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        sort_by: str = "appointment.createdAt",
+        sort_direction: str = "DESC",
+        created_after: datetime | None = None,
+    ) -> Iterator[list[Row]]:
+        """`GET /v4/appointment/paginated` for one user: 0-based `page` + `pageSize`.
+
+        `start`/`end` bound the appointment start time. With `created_after` (and createdAt
+        descending) the listing stops after the first page reaching older bookings.
+        """
+        params: dict[str, Any] = {"pageSize": PAGE_SIZE, "sortBy": sort_by}
+        params["sortDirection"] = sort_direction
+        if start is not None:
+            params["start"] = to_api_time(start)
+        if end is not None:
+            params["end"] = to_api_time(end)
+        if not self.uses_api_key and user_id != self.acting_user_id:
+            params["userId"] = user_id
+
+        def fetch(page: int) -> tuple[list[Row], int | None]:
+            body = self.http.request(
+                "GET",
+                "/v4/appointment/paginated",
+                params={**params, "page": page},
+                acting_user_id=self._actor(user_id),
+            )
+            return body.get("appointments") or [], body.get("total")
+
+        stop_after = None
+        if created_after is not None:
+            threshold = created_after.astimezone(UTC).isoformat()
+
+            def stop_after(rows: list[Row]) -> bool:
+                return any(_utc_iso(row.get("createdAt")) < threshold for row in rows)
+
+        return iter_consistent_pages(fetch, PAGE_SIZE, stop_after=stop_after)
+
+    def get_appointment(self, appointment_id: str, user_id: str | None = None) -> Row:
+        return self.http.request(
+            "GET", f"/v4/appointment/{appointment_id}", acting_user_id=self._actor(user_id)
+        )
+
+    def list_calendar_connections(self, user_id: str) -> list[Row]:
+        """`GET /v4/calendar-connections/connections`: `{connections, total}`."""
+        body = self.http.request(
+            "GET", "/v4/calendar-connections/connections", acting_user_id=self._actor(user_id)
+        )
+        return body.get("connections") or []
+
+    def create_booking(self, booking: dict[str, Any], user_id: str | None = None) -> Row:
+        """`POST /v4/booking`; never retried except on 429 (no idempotency keys)."""
+        return self.http.request(
+            "POST", "/v4/booking", json=booking, acting_user_id=self._actor(user_id)
+        )
+
+    def create_user(self, user: dict[str, Any]) -> Row:
+        """`POST /v4/user` (acts as the company owner)."""
+        return self.http.request("POST", "/v4/user", json=user)
+
+    def fetch_pages_in_parallel(
+        self, user_ids: Iterable[str], fetch: Any, *, workers: int = 4, max_buffered: int = 8
+    ) -> Iterator[tuple[str, list[Row]]]:
+        """Run `fetch(user_id)` (a page iterator) for many users on a thread pool.
+
+        Pages come back through a bounded queue, so memory stays at a few pages however
+        large the tenant; every thread draws from the same RateBudget.
+        """
+        pages: queue.Queue[Any] = queue.Queue(maxsize=max_buffered)
+        cancelled = threading.Event()
+
+        def pump(user_id: str) -> None:
+            for page in fetch(user_id):
+                if cancelled.is_set():
+                    return
+                pages.put((user_id, page))
+
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="meetergo") as pool:
+            futures = [pool.submit(pump, user_id) for user_id in user_ids]
+            for future in futures:
+                future.add_done_callback(pages.put)
+            remaining = len(futures)
+            try:
+                while remaining:
+                    item = pages.get()
+                    if isinstance(item, Future):
+                        remaining -= 1
+                        item.result()  # re-raise a worker's error at once
+                        continue
+                    yield item
+            finally:
+                cancelled.set()
+                while not all(f.done() for f in futures):
+                    with contextlib.suppress(queue.Empty):
+                        pages.get(timeout=0.05)
+
+    def _actor(self, user_id: str | None) -> str | None:
+        if self.uses_api_key:
+            return user_id or self.acting_user_id
+        return None
+
+
+def _utc_iso(value: Any) -> str:
+    """Normalise an API timestamp (`Z` or offset) to a comparable UTC ISO string."""
+    parsed = parse_utc(value)
+    return parsed.isoformat() if parsed else ""

@@ -1,0 +1,148 @@
+"""MeetergoClient: one place where requests are sent, budgeted, retried and turned into errors.
+
+Only GETs are retried on 5xx, timeouts and broken connections: meetergo has no idempotency
+keys, so a POST that may have reached the server is never sent again. A 429 means the request
+was refused before any work was done, so it is retried for every method.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from meetergo_pipeline.client.budget import RateBudget
+from meetergo_pipeline.client.credentials import Credential
+from meetergo_pipeline.client.errors import (
+    MeetergoAPIError,
+    MeetergoRateLimitError,
+    MeetergoTransportError,
+    error_for_status,
+)
+from meetergo_pipeline.client.retry import backoff_seconds, parse_retry_after
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://api.meetergo.com"
+ACTING_USER_HEADER = "x-meetergo-api-user-id"
+
+
+class MeetergoHTTP:
+    """Budgeted, retrying JSON requests against the meetergo API."""
+
+    def __init__(
+        self,
+        base_url: str,
+        credential: Credential,
+        budget: RateBudget,
+        *,
+        timeout_s: float = 30.0,
+        max_attempts: int = 6,
+        max_retry_after_s: float = 300.0,
+        sleep: Callable[[float], None] = time.sleep,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._credential = credential
+        self.budget = budget
+        self.max_attempts = max_attempts
+        self.max_retry_after_s = max_retry_after_s
+        self._sleep = sleep
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            timeout=httpx.Timeout(timeout_s, connect=min(10.0, timeout_s)),
+            transport=transport,
+            limits=httpx.Limits(max_connections=16, max_keepalive_connections=16),
+        )
+        self._counter_lock = threading.Lock()
+        self.requests_sent = 0
+        self.retries = 0
+        self.waits: list[float] = []
+
+    def close(self) -> None:
+        self._http.close()
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        acting_user_id: str | None = None,
+    ) -> Any:
+        """Send one request and return its parsed JSON body (None for an empty 2xx body)."""
+        headers = {"Authorization": self._credential.authorization_header()}
+        if acting_user_id:
+            headers[ACTING_USER_HEADER] = acting_user_id
+        retry_on_failure = method.upper() == "GET"
+        last_error: Exception | None = None
+        for attempt in range(1, self.max_attempts + 1):
+            self.budget.acquire()
+            self._count()
+            try:
+                response = self._http.request(
+                    method, path, params=params, json=json, headers=headers
+                )
+            except httpx.TransportError as exc:
+                last_error = MeetergoTransportError(f"{method} {path}: {type(exc).__name__}")
+                if not retry_on_failure:
+                    raise last_error from None
+                self._wait(backoff_seconds(attempt), f"{type(exc).__name__}", method, path)
+                continue
+            if response.is_success:
+                try:
+                    return response.json() if response.content else None
+                except ValueError:
+                    last_error = MeetergoTransportError(f"{method} {path}: truncated JSON body")
+                    if not retry_on_failure:
+                        raise last_error from None
+                    self._wait(backoff_seconds(attempt), "truncated body", method, path)
+                    continue
+            error = self._error(response, method, path)
+            if response.status_code == 429:
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                if retry_after is not None and retry_after > self.max_retry_after_s:
+                    raise MeetergoRateLimitError(
+                        429,
+                        f"Retry-After of {retry_after:.0f} s exceeds the "
+                        f"{self.max_retry_after_s:.0f} s cap",
+                        method=method,
+                        path=path,
+                        retry_after_s=retry_after,
+                    )
+                self.budget.drain()
+                last_error = error
+                self._wait(retry_after or backoff_seconds(attempt), "429", method, path)
+                continue
+            if response.status_code >= 500 and retry_on_failure:
+                last_error = error
+                self._wait(backoff_seconds(attempt), str(response.status_code), method, path)
+                continue
+            raise error
+        assert last_error is not None
+        log.warning("%s %s gave up after %d attempts", method, path, self.max_attempts)
+        raise last_error
+
+    def _count(self) -> None:
+        with self._counter_lock:
+            self.requests_sent += 1
+
+    def _wait(self, seconds: float, reason: str, method: str, path: str) -> None:
+        log.info("%s %s: %s, retrying in %.1f s", method, path, reason, seconds)
+        with self._counter_lock:
+            self.retries += 1
+            self.waits.append(seconds)
+        self._sleep(seconds)
+
+    @staticmethod
+    def _error(response: httpx.Response, method: str, path: str) -> MeetergoAPIError:
+        try:
+            body: Any = response.json()
+        except ValueError:
+            body = response.text
+        return error_for_status(response.status_code, body, method=method, path=path)

@@ -1,0 +1,202 @@
+"""pydantic models of meetergo's wire shapes.
+
+Every model keeps unknown fields (`extra="allow"`): the API adds fields without notice and
+the raw JSON travels with each record anyway, so nothing is silently dropped. Timestamps
+arrive with `Z` or an offset (`+01:00`) and become aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+def parse_utc(value: Any) -> datetime | None:
+    """An API timestamp as an aware UTC datetime (naive values are taken as UTC)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        parsed = value
+    else:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def to_api_time(value: datetime) -> str:
+    """A datetime as the API writes them: UTC, milliseconds, `Z`."""
+    utc = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def _to_utc(value: datetime) -> datetime:
+    return parse_utc(value)  # type: ignore[return-value]
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_to_utc)]
+
+
+class WireModel(BaseModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class User(WireModel):
+    id: str
+    email: str | None = None
+    given_name: str | None = Field(None, alias="givenName")
+    family_name: str | None = Field(None, alias="familyName")
+    full_name: str | None = Field(None, alias="fullName")
+    timezone: str | None = None
+    language: str | None = None
+    user_type: str | None = Field(None, alias="userType")
+    is_admin: bool = Field(False, alias="isAdmin")
+    company_id: str | None = Field(None, alias="companyId")
+    created_at: UtcDatetime | None = Field(None, alias="createdAt")
+    updated_at: UtcDatetime | None = Field(None, alias="updatedAt")
+    deleted_at: UtcDatetime | None = Field(None, alias="deletedAt")
+
+
+class MeetingInfo(WireModel):
+    name: str | None = None
+    description: str | None = None
+    duration: int | None = None
+    channel: str | None = None
+
+
+class MeetingType(WireModel):
+    id: str
+    slug: str | None = None
+    user_id: str | None = Field(None, alias="userId")
+    queue_id: str | None = Field(None, alias="queueId")
+    spots: int | None = None
+    enabled: bool | None = None
+    company_id: str | None = Field(None, alias="companyId")
+    created_at: UtcDatetime | None = Field(None, alias="createdAt")
+    meeting_info: MeetingInfo | None = Field(None, alias="meetingInfo")
+
+
+class Host(WireModel):
+    id: str
+    email: str | None = None
+    full_name: str | None = Field(None, alias="fullName")
+
+
+class Attendee(WireModel):
+    """Attendee names are lower-case on the wire (`firstname`, not `firstName`)."""
+
+    id: str | None = None
+    email: str | None = None
+    firstname: str | None = None
+    lastname: str | None = None
+    fullname: str | None = None
+    timezone: str | None = None
+
+
+class Cancellation(WireModel):
+    action_source: str | None = Field(None, alias="actionSource")
+    action_at: UtcDatetime | None = Field(None, alias="actionAt")
+    action_by: str | None = Field(None, alias="actionBy")
+    reason: str | None = None
+
+
+class HostingInfo(WireModel):
+    main_host: str | None = Field(None, alias="mainHost")
+
+
+class Appointment(WireModel):
+    id: str
+    start: UtcDatetime
+    end: UtcDatetime | None = None
+    meeting_type_id: str | None = Field(None, alias="meetingTypeId")
+    meeting_info: MeetingInfo | None = Field(None, alias="meetingInfo")
+    hosting_info: HostingInfo | None = Field(None, alias="hostingInfo")
+    hosts: list[Host] = Field(default_factory=list)
+    host_ids: list[str] = Field(default_factory=list, alias="hostIds")
+    attendees: list[Attendee] = Field(default_factory=list)
+    company_id: str | None = Field(None, alias="companyId")
+    created_at: UtcDatetime | None = Field(None, alias="createdAt")
+    updated_at: UtcDatetime | None = Field(None, alias="updatedAt")
+    cancel: Cancellation | None = None
+    is_cancelled: bool = Field(False, alias="isCancelled")
+    rescheduled_at: UtcDatetime | None = Field(None, alias="rescheduledAt")
+    reschedule_count: int = Field(0, alias="rescheduleCount")
+
+    @property
+    def status(self) -> Literal["confirmed", "cancelled"]:
+        """meetergo has no status field; its own client derives it this way."""
+        cancelled = self.is_cancelled or (self.cancel is not None and self.cancel.action_at)
+        return "cancelled" if cancelled else "confirmed"
+
+    @property
+    def host_user_id(self) -> str | None:
+        if self.hosting_info and self.hosting_info.main_host:
+            return self.hosting_info.main_host
+        return self.host_ids[0] if self.host_ids else None
+
+
+class BookingCreated(WireModel):
+    """`POST /v4/booking` answers with an appointment, or a pending provisional booking."""
+
+    appointment_id: str | None = Field(None, alias="appointmentId")
+    secret: str | None = None
+    booking_type: str | None = Field(None, alias="bookingType")
+    provisional_booking_id: str | None = Field(None, alias="provisionalBookingId")
+
+
+class UserCreated(WireModel):
+    user_id: str = Field(alias="userId")
+    availability_id: str | None = Field(None, alias="availabilityId")
+    meeting_type_id: str | None = Field(None, alias="meetingTypeId")
+    booking_url: str | None = Field(None, alias="bookingUrl")
+    company_id: str | None = Field(None, alias="companyId")
+
+
+class WebhookEvent(BaseModel):
+    """One webhook delivery, normalised from either shape meetergo has sent.
+
+    Live: a flat object, `webhookType` naming the event and the appointment's fields at the
+    top level (`id` is the appointment id). Older (overview page): `{event, timestamp,
+    data: {appointmentId, ...}}`.
+    """
+
+    event_type: str
+    appointment_id: str | None
+    occurred_at: datetime | None
+    data: dict[str, Any]
+
+    @classmethod
+    def from_body(cls, body: dict[str, Any]) -> WebhookEvent:
+        if "webhookType" in body:
+            event_type = str(body["webhookType"])
+            is_booking = event_type.startswith("booking_")
+            occurred = _event_time(event_type, body)
+            appointment_id = body.get("id") if is_booking else None
+            return cls(
+                event_type=event_type,
+                appointment_id=appointment_id,
+                occurred_at=occurred,
+                data=body,
+            )
+        if "event" in body and isinstance(body.get("data"), dict):
+            data = body["data"]
+            return cls(
+                event_type=str(body["event"]),
+                appointment_id=data.get("appointmentId") or data.get("id"),
+                occurred_at=parse_utc(body.get("timestamp")),
+                data=data,
+            )
+        raise ValueError("not a meetergo webhook: neither `webhookType` nor `{event, data}`")
+
+
+def _event_time(event_type: str, body: dict[str, Any]) -> datetime | None:
+    """The source time of the change a flat (live) webhook describes."""
+    cancel = body.get("cancel") if isinstance(body.get("cancel"), dict) else {}
+    candidates = {
+        "booking_created": [body.get("createdAt")],
+        "booking_cancelled": [cancel.get("actionAt"), body.get("updatedAt")],
+        "booking_rescheduled": [body.get("rescheduledAt"), body.get("updatedAt")],
+    }.get(event_type, [body.get("updatedAt"), body.get("createdAt")])
+    return next((parse_utc(value) for value in candidates if value), None)

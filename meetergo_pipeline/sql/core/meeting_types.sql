@@ -1,0 +1,29 @@
+-- core.meeting_types: one row per meeting type the API listed, flattened from meetingInfo.
+CREATE OR REPLACE TABLE core.meeting_types AS
+SELECT
+    r.meeting_type_id,
+    coalesce(r.user_id, r.payload->>'userId') AS user_id,
+    r.payload->'meetingInfo'->>'name' AS name,
+    r.payload->>'slug' AS slug,
+    TRY_CAST(r.payload->'meetingInfo'->>'duration' AS INTEGER) AS duration_minutes,
+    r.payload->'meetingInfo'->>'channel' AS channel,
+    TRY_CAST(r.payload->>'spots' AS INTEGER) AS spots,
+    r.payload->>'queueId' AS queue_id,
+    TRY_CAST(r.payload->>'enabled' AS BOOLEAN) AS is_enabled,
+    TRY_CAST(r.payload->>'createdAt' AS TIMESTAMPTZ) AS created_at,
+    r.deleted_at
+FROM raw.meeting_types AS r
+ORDER BY r.meeting_type_id;
+
+COMMENT ON TABLE core.meeting_types IS 'One row per meetergo meeting type (booking page) as the API last showed it. Timestamps are TIMESTAMPTZ instants (shown in UTC by the pipeline).';
+COMMENT ON COLUMN core.meeting_types.meeting_type_id IS 'meetergo meeting type id (UUID).';
+COMMENT ON COLUMN core.meeting_types.user_id IS 'User who owns the meeting type.';
+COMMENT ON COLUMN core.meeting_types.name IS 'Name shown to bookers (meetingInfo.name).';
+COMMENT ON COLUMN core.meeting_types.slug IS 'URL slug of the booking page.';
+COMMENT ON COLUMN core.meeting_types.duration_minutes IS 'Meeting length in minutes (meetingInfo.duration).';
+COMMENT ON COLUMN core.meeting_types.channel IS 'Where the meeting takes place: zoom, google, phone, local, teams, custom... (meetingInfo.channel). Not the booking source.';
+COMMENT ON COLUMN core.meeting_types.spots IS 'Attendee places per slot (spots).';
+COMMENT ON COLUMN core.meeting_types.queue_id IS 'Round-robin queue the meeting type belongs to, if any.';
+COMMENT ON COLUMN core.meeting_types.is_enabled IS 'True when the booking page accepts bookings.';
+COMMENT ON COLUMN core.meeting_types.created_at IS 'When the meeting type was created (UTC instant).';
+COMMENT ON COLUMN core.meeting_types.deleted_at IS 'When the meeting type was first found missing from the API (UTC instant); NULL while it exists.';

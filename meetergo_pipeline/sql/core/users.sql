@@ -1,0 +1,114 @@
+-- core.users: every platform user the API listed, plus users announced only by a
+-- `new_employee` webhook so they show up before the next API sync. The API row wins when
+-- both exist. The webhook's user fields are undocumented, so several spellings are read.
+CREATE OR REPLACE TABLE core.users AS
+WITH api_users AS (
+    SELECT
+        r.user_id,
+        r.payload->>'email' AS email,
+        r.payload->>'givenName' AS given_name,
+        r.payload->>'familyName' AS family_name,
+        coalesce(
+            nullif(trim(r.payload->>'fullName'), ''),
+            nullif(trim(concat_ws(' ', r.payload->>'givenName', r.payload->>'familyName')), '')
+        ) AS full_name,
+        r.payload->>'userType' AS user_type,
+        r.payload->>'timezone' AS timezone,
+        TRY_CAST(r.payload->>'isAdmin' AS BOOLEAN) AS is_admin,
+        r.payload->>'companyId' AS company_id,
+        TRY_CAST(r.payload->>'createdAt' AS TIMESTAMPTZ) AS created_at,
+        coalesce(TRY_CAST(r.payload->>'deletedAt' AS TIMESTAMPTZ), r.deleted_at) AS deleted_at,
+        'api' AS source
+    FROM raw.users AS r
+),
+
+employee_events AS (
+    SELECT
+        e.event_key,
+        coalesce(e.occurred_at, e.received_at) AS event_at,
+        -- the first JSON object among the places a user could sit in the body
+        CASE
+            WHEN json_type(e.body->'data'->'user') = 'OBJECT' THEN e.body->'data'->'user'
+            WHEN json_type(e.body->'data'->'employee') = 'OBJECT' THEN e.body->'data'->'employee'
+            WHEN json_type(e.body->'data') = 'OBJECT' THEN e.body->'data'
+            WHEN json_type(e.body->'user') = 'OBJECT' THEN e.body->'user'
+            WHEN json_type(e.body->'employee') = 'OBJECT' THEN e.body->'employee'
+            ELSE e.body
+        END AS user_fields
+    FROM raw.webhook_events AS e
+    WHERE regexp_replace(
+        lower(trim(coalesce(e.event_type, e.body->>'webhookType', e.body->>'event'))),
+        '[^a-z0-9]+', '_', 'g'
+    ) = 'new_employee'
+),
+
+webhook_users_ranked AS (
+    SELECT
+        coalesce(
+            user_fields->>'userId', user_fields->>'id', user_fields->>'employeeId'
+        ) AS user_id,
+        user_fields->>'email' AS email,
+        coalesce(
+            user_fields->>'givenName', user_fields->>'firstName', user_fields->>'firstname'
+        ) AS given_name,
+        coalesce(
+            user_fields->>'familyName', user_fields->>'lastName', user_fields->>'lastname'
+        ) AS family_name,
+        coalesce(
+            user_fields->>'fullName', user_fields->>'fullname', user_fields->>'name'
+        ) AS full_name_as_sent,
+        user_fields->>'userType' AS user_type,
+        user_fields->>'timezone' AS timezone,
+        TRY_CAST(user_fields->>'isAdmin' AS BOOLEAN) AS is_admin,
+        user_fields->>'companyId' AS company_id,
+        coalesce(TRY_CAST(user_fields->>'createdAt' AS TIMESTAMPTZ), event_at) AS created_at,
+        row_number() OVER (
+            PARTITION BY coalesce(
+                user_fields->>'userId', user_fields->>'id', user_fields->>'employeeId'
+            )
+            ORDER BY event_at DESC, event_key DESC
+        ) AS recency_rank
+    FROM employee_events
+),
+
+webhook_only_users AS (
+    SELECT
+        w.user_id,
+        w.email,
+        w.given_name,
+        w.family_name,
+        coalesce(
+            nullif(trim(w.full_name_as_sent), ''),
+            nullif(trim(concat_ws(' ', w.given_name, w.family_name)), '')
+        ) AS full_name,
+        w.user_type,
+        w.timezone,
+        w.is_admin,
+        w.company_id,
+        w.created_at,
+        CAST(NULL AS TIMESTAMPTZ) AS deleted_at,
+        'webhook' AS source
+    FROM webhook_users_ranked AS w
+    WHERE w.recency_rank = 1
+      AND w.user_id IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM raw.users AS r WHERE r.user_id = w.user_id)
+)
+
+SELECT * FROM api_users
+UNION ALL BY NAME
+SELECT * FROM webhook_only_users
+ORDER BY user_id;
+
+COMMENT ON TABLE core.users IS 'One row per meetergo platform user: every user the API listed (source = api) plus users known so far only from a new_employee webhook (source = webhook); the API row wins once it exists. Timestamps are TIMESTAMPTZ instants (shown in UTC by the pipeline).';
+COMMENT ON COLUMN core.users.user_id IS 'meetergo user id (UUID).';
+COMMENT ON COLUMN core.users.email IS 'Login e-mail address of the user.';
+COMMENT ON COLUMN core.users.given_name IS 'First name (API field givenName).';
+COMMENT ON COLUMN core.users.family_name IS 'Last name (API field familyName).';
+COMMENT ON COLUMN core.users.full_name IS 'Display name: fullName as sent, else given and family name joined.';
+COMMENT ON COLUMN core.users.user_type IS 'meetergo user type: standard | resource | api-platform | partner. Drives the default metered-booking rule (api-platform).';
+COMMENT ON COLUMN core.users.timezone IS 'The user''s own IANA time zone as set in meetergo (not the reporting time zone).';
+COMMENT ON COLUMN core.users.is_admin IS 'True when the user is a company admin.';
+COMMENT ON COLUMN core.users.company_id IS 'meetergo company the user belongs to.';
+COMMENT ON COLUMN core.users.created_at IS 'When the user was created in meetergo (UTC instant); for webhook-only users the event time when the body has no createdAt.';
+COMMENT ON COLUMN core.users.deleted_at IS 'When the user was deleted in meetergo (deletedAt) or, failing that, first found missing from the API list (UTC instant); NULL while active.';
+COMMENT ON COLUMN core.users.source IS 'api = read from the users API; webhook = known only from a new_employee webhook so far.';

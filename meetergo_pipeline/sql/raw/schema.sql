@@ -1,0 +1,72 @@
+-- Raw layer: one row per entity id as the meetergo API (or the webhook log) last showed it.
+-- The full JSON payload travels beside a few typed key columns; nothing is ever deleted
+-- physically: rows that vanish from the API get deleted_at.
+CREATE SCHEMA IF NOT EXISTS raw;
+
+CREATE TABLE IF NOT EXISTS raw.users (
+    user_id           VARCHAR PRIMARY KEY,
+    payload           JSON NOT NULL,
+    source_updated_at TIMESTAMPTZ,
+    first_seen_at     TIMESTAMPTZ NOT NULL,
+    last_seen_at      TIMESTAMPTZ NOT NULL,
+    deleted_at        TIMESTAMPTZ
+);
+
+CREATE TABLE IF NOT EXISTS raw.meeting_types (
+    meeting_type_id   VARCHAR PRIMARY KEY,
+    user_id           VARCHAR,
+    payload           JSON NOT NULL,
+    source_updated_at TIMESTAMPTZ,
+    first_seen_at     TIMESTAMPTZ NOT NULL,
+    last_seen_at      TIMESTAMPTZ NOT NULL,
+    deleted_at        TIMESTAMPTZ
+);
+
+CREATE TABLE IF NOT EXISTS raw.appointments (
+    appointment_id    VARCHAR PRIMARY KEY,
+    created_at        TIMESTAMPTZ,
+    start_at          TIMESTAMPTZ,
+    payload           JSON NOT NULL,
+    source_updated_at TIMESTAMPTZ,
+    first_seen_at     TIMESTAMPTZ NOT NULL,
+    last_seen_at      TIMESTAMPTZ NOT NULL,
+    deleted_at        TIMESTAMPTZ
+);
+
+-- One row per distinct webhook event (at-least-once deliveries collapse onto event_key).
+CREATE TABLE IF NOT EXISTS raw.webhook_events (
+    event_key         VARCHAR PRIMARY KEY,  -- md5 of event type, appointment id, event time, body hash
+    event_type        VARCHAR NOT NULL,     -- as sent (webhookType / event); unknown types kept
+    appointment_id    VARCHAR,              -- NULL for non-booking events (new_employee, ...)
+    occurred_at       TIMESTAMPTZ,          -- source time of the change, see webhooks/ingest.py
+    received_at       TIMESTAMPTZ NOT NULL, -- first receipt
+    delivery_count    INTEGER NOT NULL,
+    body              JSON NOT NULL,        -- the delivery body exactly as received
+    source_file       VARCHAR NOT NULL
+);
+
+-- Cursor into each webhook log file; committed in the same transaction as the rows read.
+CREATE TABLE IF NOT EXISTS raw.webhook_log_cursor (
+    file_name   VARCHAR PRIMARY KEY,
+    byte_offset BIGINT NOT NULL,
+    updated_at  TIMESTAMPTZ NOT NULL
+);
+
+-- Sync state (high-water marks, last sweep); written in the same transaction as the data.
+CREATE TABLE IF NOT EXISTS raw.sync_state (
+    state_key  VARCHAR PRIMARY KEY,
+    value      VARCHAR NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL
+);
+
+-- One row per sync run: what it did and the requests it spent.
+CREATE TABLE IF NOT EXISTS raw.sync_runs (
+    run_id         VARCHAR PRIMARY KEY,
+    mode           VARCHAR NOT NULL,  -- incremental | full
+    started_at     TIMESTAMPTZ NOT NULL,
+    finished_at    TIMESTAMPTZ NOT NULL,
+    requests_spent INTEGER NOT NULL,
+    users_seen     INTEGER NOT NULL,
+    meeting_types_seen INTEGER NOT NULL,
+    appointments_seen  INTEGER NOT NULL
+);

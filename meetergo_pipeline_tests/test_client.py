@@ -1,0 +1,475 @@
+"""The API client against the simulator over real HTTP (faults from reliability rows A1-A14, S1)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import pytest
+
+from meetergo_pipeline.client import (
+    MeetergoAuthError,
+    MeetergoClient,
+    MeetergoCredentialError,
+    MeetergoHTTP,
+    MeetergoNotFoundError,
+    MeetergoPaginationError,
+    MeetergoRateLimitError,
+    MeetergoServerError,
+    RateBudget,
+    connect,
+)
+from meetergo_pipeline.client.credentials import Credential
+from meetergo_pipeline.client.models import parse_utc
+from meetergo_pipeline.simulator import SimulatorConfig, SimulatorServer
+
+PAGED = "/v4/appointment/paginated"
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[SimulatorServer]:
+    config = SimulatorConfig(seed=7, users=6, appointments=900, rate_limit_enabled=False)
+    with SimulatorServer(config, port=0) as server:
+        yield server
+
+
+@pytest.fixture(autouse=True)
+def clean_faults(sim: SimulatorServer) -> Iterator[None]:
+    sim.faults.clear()
+    sim.stats.reset()
+    yield
+    sim.faults.clear()
+
+
+class FakeSleep:
+    """Records the waits the client asks for instead of sleeping (the injected clock)."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+def make_client(sim: SimulatorServer, sleep: FakeSleep | None = None, **options) -> MeetergoClient:
+    budget = RateBudget(1_000_000, 1_000_000)
+    return connect(
+        sim.base_url,
+        sim.api_key,
+        acting_user_id=sim.admin_user_id,
+        budget=budget,
+        sleep=sleep or FakeSleep(),
+        **options,
+    )
+
+
+def read_all_appointment_ids(client: MeetergoClient, user_id: str) -> list[str]:
+    return [row["id"] for page in client.fetch_appointment_pages(user_id) for row in page]
+
+
+def busiest_user(sim: SimulatorServer) -> str:
+    users = [user["id"] for user in sim.tenant.users]
+    return max(users, key=lambda user_id: len(sim.tenant.appointment_ids_for_user(user_id)))
+
+
+# --- credentials -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["", "ak_live:not-a-uuid:secret", "rgo-short", "Bearer xyz"])
+def test_malformed_credential_is_rejected_before_any_request(
+    sim: SimulatorServer, value: str
+) -> None:
+    with pytest.raises(MeetergoCredentialError) as raised:
+        connect(sim.base_url, value)
+    message = str(raised.value)
+    assert "MEETERGO_API_KEY" in message
+    if value:
+        assert "ak_live:<uuid>:<secret>" in message
+        assert value not in message or (value == "Bearer xyz" and "xyz" not in message)
+    assert sim.stats.total == 0
+
+
+def test_credential_repr_hides_the_secret() -> None:
+    credential = Credential.parse("ak_live:123e4567-e89b-12d3-a456-426614174000:SENTINELSECRET")
+    assert credential.kind == "api_key"
+    assert "SENTINEL" not in repr(credential) and "SENTINEL" not in str(credential)
+    token = Credential.parse("rgo-" + "a" * 32)
+    assert token.kind == "personal_token"
+
+
+def test_expired_and_invalid_keys_raise_auth_errors_without_retry(sim: SimulatorServer) -> None:
+    with pytest.raises(MeetergoAuthError) as raised:
+        connect(sim.base_url, sim.expired_api_key, sleep=FakeSleep())
+    assert raised.value.status_code == 401
+    assert raised.value.message == "API key has expired"
+    assert sim.stats.total == 1
+    assert sim.expired_api_key.split(":")[-1] not in str(raised.value)
+
+
+# --- pagination styles -------------------------------------------------------------------
+
+
+def test_full_read_matches_ground_truth(sim: SimulatorServer) -> None:
+    truth = sim.tenant.truth()
+    with make_client(sim) as client:
+        users = [user for page in client.fetch_user_pages() for user in page]
+        assert len(users) == truth.user_count == len({user["id"] for user in users})
+        meeting_types = [mt for user in users for mt in client.list_meeting_types(user["id"])]
+        assert len(meeting_types) == truth.meeting_type_count
+        appointment_ids: set[str] = set()
+        rows_read = 0
+        for user in users:
+            ids = read_all_appointment_ids(client, user["id"])
+            assert len(ids) == len(set(ids)), "a listing yielded an id twice"
+            assert set(ids) == set(sim.tenant.appointment_ids_for_user(user["id"]))
+            appointment_ids.update(ids)
+            rows_read += len(ids)
+        assert len(appointment_ids) == truth.appointment_count
+        assert rows_read > truth.appointment_count, "multi-host appointments appear per host"
+        assert client.get_me()["id"] == sim.admin_user_id
+
+
+def test_users_are_read_with_offset_paging(sim: SimulatorServer) -> None:
+    with make_client(sim) as client:
+        list(client.fetch_user_pages())
+    user_requests = [r for r in sim.stats.requests if r.path == "/v4/user"]
+    assert [r.query["offset"] for r in user_requests] == ["0"]
+    assert user_requests[0].query["limit"] == "100"
+
+
+def test_calendar_connections_and_unknown_appointment(sim: SimulatorServer) -> None:
+    with make_client(sim) as client:
+        assert isinstance(client.list_calendar_connections(sim.admin_user_id), list)
+        with pytest.raises(MeetergoNotFoundError) as raised:
+            client.get_appointment("00000000-0000-0000-0000-000000000000")
+    assert raised.value.status_code == 404
+
+
+def test_created_after_stops_at_the_high_water_mark(sim: SimulatorServer) -> None:
+    user_id = busiest_user(sim)
+    created = sorted(
+        (
+            parse_utc(sim.tenant.appointments[i]["createdAt"])
+            for i in sim.tenant.appointment_ids_for_user(user_id)
+        ),
+        reverse=True,
+    )
+    mark = created[5]
+    with make_client(sim) as client:
+        pages = list(client.fetch_appointment_pages(user_id, created_after=mark))
+    assert len(pages) == 1
+    assert len([r for r in sim.stats.requests if r.path == PAGED]) == 1
+
+
+# --- rate limits (A1-A6) -----------------------------------------------------------------
+
+
+def test_retry_after_seconds_is_honoured_and_only_that_page_is_repeated(
+    sim: SimulatorServer,
+) -> None:
+    user_id = busiest_user(sim)
+    sim.faults.add(
+        method="GET",
+        path=PAGED,
+        query={"page": "1"},
+        times=1,
+        status=429,
+        headers={"Retry-After": "7"},
+    )
+    sleep = FakeSleep()
+    with make_client(sim, sleep) as client:
+        ids = read_all_appointment_ids(client, user_id)
+    assert set(ids) == set(sim.tenant.appointment_ids_for_user(user_id))
+    assert sleep.waits == [7.0]
+    pages = sorted(int(r.query["page"]) for r in sim.stats.requests if r.path == PAGED)
+    assert pages.count(1) == 2
+    assert all(pages.count(p) == 1 for p in set(pages) - {1})
+
+
+def test_retry_after_http_date(sim: SimulatorServer) -> None:
+    when = format_datetime(datetime.now(UTC) + timedelta(seconds=90), usegmt=True)
+    sim.faults.add(
+        method="GET", path="/v4/user/me", times=1, status=429, headers={"Retry-After": when}
+    )
+    sleep = FakeSleep()
+    with make_client(sim, sleep) as client:
+        client.get_me()
+    assert len(sleep.waits) == 1 and 88.5 <= sleep.waits[0] <= 91
+
+
+@pytest.mark.parametrize("header", ["0", "-5", "soon"])
+def test_useless_retry_after_falls_back_to_backoff(sim: SimulatorServer, header: str) -> None:
+    sim.faults.add(
+        method="GET", path="/v4/user/me", times=2, status=429, headers={"Retry-After": header}
+    )
+    sleep = FakeSleep()
+    with make_client(sim, sleep) as client:
+        client.get_me()
+    assert len(sleep.waits) == 2
+    assert all(wait >= 1.0 for wait in sleep.waits)
+
+
+def test_retry_after_above_the_cap_fails_fast(sim: SimulatorServer) -> None:
+    sim.faults.add(
+        method="GET", path="/v4/user/me", times=1, status=429, headers={"Retry-After": "3600"}
+    )
+    sleep = FakeSleep()
+    with make_client(sim, sleep) as client, pytest.raises(MeetergoRateLimitError) as raised:
+        client.get_me()
+    assert raised.value.retry_after_s == 3600
+    assert sleep.waits == []
+    assert sim.stats.total == 1
+
+
+def test_three_429s_without_retry_after_then_success(sim: SimulatorServer) -> None:
+    sim.faults.add(method="GET", path="/v4/user/me", times=3, status=429)
+    sleep = FakeSleep()
+    with make_client(sim, sleep) as client:
+        assert client.get_me()["id"] == sim.admin_user_id
+    assert len(sleep.waits) == 3
+    assert sleep.waits[0] < sleep.waits[1] < sleep.waits[2]
+
+
+def test_429_forever_gives_up_after_the_attempt_cap(sim: SimulatorServer) -> None:
+    sim.faults.add(method="GET", path="/v4/user/me", times=100, status=429)
+    with make_client(sim, max_attempts=5) as client, pytest.raises(MeetergoRateLimitError):
+        client.get_me()
+    assert sim.stats.total == 5
+
+
+# --- server errors, timeouts, broken bodies (A7-A10, A14) ---------------------------------
+
+
+def test_html_502_twice_then_success(sim: SimulatorServer) -> None:
+    sim.faults.add(method="GET", path="/v4/user/me", times=2, status=502, html=True)
+    with make_client(sim) as client:
+        assert client.get_me()["id"] == sim.admin_user_id
+    assert sim.stats.total == 3
+
+
+def test_500_forever_fails_after_the_attempt_cap(sim: SimulatorServer) -> None:
+    sim.faults.add(method="GET", path="/v4/user/me", times=100, status=500)
+    with make_client(sim, max_attempts=4) as client, pytest.raises(MeetergoServerError) as raised:
+        client.get_me()
+    assert raised.value.status_code == 500
+    assert sim.stats.total == 4
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "error_type"),
+    [
+        (
+            400,
+            {
+                "statusCode": 400,
+                "message": ["page must not be less than 0"],
+                "error": "Bad Request",
+            },
+            Exception,
+        ),
+        (
+            403,
+            {
+                "code": "PLAN_LIMIT_REACHED",
+                "feature": "api",
+                "statusCode": 403,
+                "message": "Plan limit reached",
+            },
+            MeetergoAuthError,
+        ),
+        (
+            404,
+            {"statusCode": 404, "message": "Not Found", "error": "Not Found"},
+            MeetergoNotFoundError,
+        ),
+    ],
+)
+def test_client_errors_are_not_retried(sim, status, body, error_type) -> None:
+    sim.faults.add(method="GET", path="/v4/user/me", times=1, status=status, body=body)
+    with make_client(sim) as client, pytest.raises(error_type) as raised:
+        client.get_me()
+    assert raised.value.status_code == status
+    assert raised.value.message == body["message"]
+    assert sim.stats.total == 1
+
+
+def test_stalled_body_times_out_and_is_retried(sim: SimulatorServer) -> None:
+    sim.faults.add(method="GET", path="/v4/user/me", times=1, delay_s=3.0)
+    with make_client(sim, timeout_s=0.5) as client:
+        assert client.get_me()["id"] == sim.admin_user_id
+    assert sim.stats.total == 2
+
+
+@pytest.mark.parametrize("fault", [{"drop": True}, {"truncate": True}])
+def test_broken_page_is_retried_never_taken_as_the_last_page(sim, fault) -> None:
+    user_id = busiest_user(sim)
+    sim.faults.add(method="GET", path=PAGED, query={"page": "1"}, times=1, **fault)
+    with make_client(sim) as client:
+        ids = read_all_appointment_ids(client, user_id)
+    assert set(ids) == set(sim.tenant.appointment_ids_for_user(user_id))
+
+
+def test_post_is_not_retried_on_5xx_but_is_on_429(sim: SimulatorServer) -> None:
+    meeting_type = next(mt for mt in sim.tenant.meeting_types if mt["userId"] == sim.admin_user_id)
+    booking = {
+        "meetingTypeId": meeting_type["id"],
+        "start": "2031-03-03T10:00:00.000Z",
+        "hostIds": [sim.admin_user_id],
+        "attendee": {
+            "email": "a@example.com",
+            "firstname": "Zoë",
+            "lastname": "Ånström",
+            "receiveReminders": False,
+            "notes": {},
+        },
+    }
+    sim.faults.add(method="POST", path="/v4/booking", times=1, status=503)
+    with make_client(sim) as client:
+        with pytest.raises(MeetergoServerError):
+            client.create_booking(booking)
+        assert sim.stats.total == 1
+        sim.faults.add(method="POST", path="/v4/booking", times=1, status=429)
+        created = client.create_booking(booking)
+    assert created["appointmentId"] in sim.tenant.appointments
+    assert sim.stats.total == 3
+
+
+# --- inconsistent pages (L5) ---------------------------------------------------------------
+
+
+def test_repeated_page_is_re_read(sim: SimulatorServer) -> None:
+    user_id = busiest_user(sim)
+    sim.faults.repeat_page(PAGED, page=2, times=1)
+    with make_client(sim) as client:
+        ids = read_all_appointment_ids(client, user_id)
+    assert len(ids) == len(set(ids))
+    assert set(ids) == set(sim.tenant.appointment_ids_for_user(user_id))
+
+
+def test_persistently_repeated_page_fails(sim: SimulatorServer) -> None:
+    user_id = busiest_user(sim)
+    sim.faults.repeat_page(PAGED, page=2, times=5)
+    with make_client(sim) as client, pytest.raises(MeetergoPaginationError):
+        read_all_appointment_ids(client, user_id)
+
+
+def test_rows_shifting_during_paging_are_neither_lost_nor_duplicated(
+    sim: SimulatorServer,
+) -> None:
+    user_id = busiest_user(sim)
+    meeting_type = next(mt for mt in sim.tenant.meeting_types if mt["userId"] == user_id)
+    new_ids: list[str] = []
+
+    def book_two_more() -> None:
+        for hour in (9, 11):
+            created = sim.tenant.create_booking(
+                meeting_type_id=meeting_type["id"],
+                start=f"2031-05-0{len(new_ids) + 1}T{hour}:00:00Z",
+                host_ids=[user_id],
+                attendee={"email": "x@example.com", "firstname": "Jürgen", "lastname": "Ø"},
+            )
+            new_ids.append(created["id"])
+
+    sim.faults.on_request(PAGED, {"page": "1"}, book_two_more, times=1)
+    with make_client(sim) as client:
+        ids = read_all_appointment_ids(client, user_id)
+    assert len(new_ids) == 2
+    assert len(ids) == len(set(ids))
+    assert set(ids) == set(sim.tenant.appointment_ids_for_user(user_id))
+
+
+# --- secrets (S1) --------------------------------------------------------------------------
+
+
+def test_secret_never_reaches_logs_or_errors(sim: SimulatorServer, caplog) -> None:
+    secret = sim.api_key.split(":")[-1]
+    caplog.set_level(logging.DEBUG)
+    sim.faults.add(method="GET", path="/v4/user/me", times=1, status=500)
+    sim.faults.add(method="GET", path="/v4/user/me", times=1, status=429)
+    sim.faults.add(method="GET", path="/v4/user/me", times=1, delay_s=2.0)
+    errors: list[str] = []
+    with make_client(sim, timeout_s=0.5, max_attempts=8) as client:
+        client.get_me()
+        errors.append(repr(client.http._credential))
+        sim.faults.add(
+            method="GET",
+            path="/v4/user/me",
+            times=1,
+            status=401,
+            body={"statusCode": 401, "message": "Invalid API key"},
+        )
+        with pytest.raises(MeetergoAuthError) as raised:
+            client.get_me()
+        errors += [str(raised.value), repr(raised.value), repr(client), repr(client.http.__dict__)]
+    assert caplog.records, "expected DEBUG records from httpx/httpcore and the client"
+    assert secret not in caplog.text
+    assert all(secret not in text for text in errors)
+
+
+# --- rate budget (A11, A12) ------------------------------------------------------------------
+
+
+def test_budget_waits_exactly_as_long_as_the_bucket_requires() -> None:
+    now = [0.0]
+    sleep_log: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleep_log.append(seconds)
+        now[0] += seconds
+
+    budget = RateBudget(60, 10, clock=lambda: now[0], sleep=sleep)
+    for _ in range(25):
+        budget.acquire()
+    assert now[0] == pytest.approx(15.0)
+    assert budget.requests_granted == 25
+
+
+def test_budget_is_shared_between_processes(tmp_path) -> None:
+    now = [1000.0]
+    first = RateBudget(60, 5, state_path=tmp_path / "b.json", clock=lambda: now[0], sleep=None)
+    second = RateBudget(60, 5, state_path=tmp_path / "b.json", clock=lambda: now[0], sleep=None)
+    assert [first._try_take() for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert [second._try_take() for _ in range(2)] == [0.0, 0.0]
+    assert second._try_take() == pytest.approx(1.0)
+    assert first._try_take() == pytest.approx(1.0)
+
+
+def test_budgeted_read_meets_no_429_under_the_simulated_limit() -> None:
+    config = SimulatorConfig(
+        seed=3, users=4, appointments=400, rate_limit_per_minute=1200, rate_limit_burst=20
+    )
+    with SimulatorServer(config, port=0) as limited:
+        budget = RateBudget(1200 * 0.9, 20 * 0.9)
+        with connect(limited.base_url, limited.api_key, budget=budget) as client:
+            user_ids = [user["id"] for page in client.fetch_user_pages() for user in page]
+            rows = list(client.fetch_pages_in_parallel(user_ids, client.fetch_appointment_pages))
+        assert sum(len(page) for _user, page in rows) >= 400
+        assert limited.stats.status_counts.get(429, 0) == 0
+        assert client.http.requests_sent == limited.stats.total > 20
+
+
+def test_unbudgeted_burst_does_hit_the_simulated_limit() -> None:
+    """Guards the test above: without the budget the same read does meet 429s."""
+    config = SimulatorConfig(
+        seed=3,
+        users=4,
+        appointments=400,
+        rate_limit_per_minute=60,
+        rate_limit_burst=5,
+        retry_after_probability=1.0,
+    )
+    with SimulatorServer(config, port=0) as limited:
+        http = MeetergoHTTP(
+            limited.base_url,
+            Credential.parse(limited.api_key),
+            RateBudget(1e9, 1e9),
+            sleep=lambda _s: None,
+            max_attempts=1,
+        )
+        client = MeetergoClient(http, limited.admin_user_id)
+        with pytest.raises(MeetergoRateLimitError):
+            for _ in range(10):
+                client.get_me()
+        assert limited.stats.status_counts.get(429, 0) >= 1
