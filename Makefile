@@ -32,7 +32,7 @@ bench: install
 	$(BIN)/python -m bench
 
 dev: install
-	DAGSTER_HOME=$(CURDIR)/data/dagster_home $(BIN)/dagster dev -w workspace.yaml
+	DAGSTER_HOME=$(CURDIR) $(BIN)/dagster dev -w workspace.yaml
 
 lock:
 	$(PYTHON) -m pip install --quiet uv && $(PYTHON) -m uv pip compile pyproject.toml --extra dev -o requirements.lock

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -46,8 +46,13 @@ class MeetergoClient:
         """The acting user (the company owner for an API key without an acting user)."""
         return self.http.request("GET", "/v4/user/me", acting_user_id=self.acting_user_id)
 
-    def fetch_user_pages(self, user_type: str | None = None) -> Iterator[list[Row]]:
-        """`GET /v4/user`: offset paging, admin only, `{users, total, count, offset}`."""
+    def fetch_user_pages(
+        self, user_type: str | None = None, on_total: Callable[[int], None] | None = None
+    ) -> Iterator[list[Row]]:
+        """`GET /v4/user`: offset paging, admin only, `{users, total, count, offset}`.
+
+        `on_total` receives the server's `total` (for the row-count sanity check).
+        """
 
         def fetch(page: int) -> tuple[list[Row], int | None]:
             params: dict[str, Any] = {"limit": PAGE_SIZE, "offset": page * PAGE_SIZE}
@@ -56,7 +61,10 @@ class MeetergoClient:
             body = self.http.request(
                 "GET", "/v4/user", params=params, acting_user_id=self.acting_user_id
             )
-            return body.get("users") or [], body.get("total")
+            total = body.get("total")
+            if on_total is not None and total is not None:
+                on_total(int(total))
+            return body.get("users") or [], total
 
         return iter_consistent_pages(fetch, PAGE_SIZE)
 
@@ -130,11 +138,12 @@ class MeetergoClient:
 
     def fetch_pages_in_parallel(
         self, user_ids: Iterable[str], fetch: Any, *, workers: int = 4, max_buffered: int = 8
-    ) -> Iterator[tuple[str, list[Row]]]:
+    ) -> Iterator[tuple[str, list[Row] | None]]:
         """Run `fetch(user_id)` (a page iterator) for many users on a thread pool.
 
-        Pages come back through a bounded queue, so memory stays at a few pages however
-        large the tenant; every thread draws from the same RateBudget.
+        Yields `(user_id, page)` for every page and `(user_id, None)` once that user's
+        listing is complete. Pages come back through a bounded queue, so memory stays at a
+        few pages however large the tenant; every thread draws from the same RateBudget.
         """
         pages: queue.Queue[Any] = queue.Queue(maxsize=max_buffered)
         cancelled = threading.Event()
@@ -144,6 +153,7 @@ class MeetergoClient:
                 if cancelled.is_set():
                     return
                 pages.put((user_id, page))
+            pages.put((user_id, None))
 
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="meetergo") as pool:
             futures = [pool.submit(pump, user_id) for user_id in user_ids]

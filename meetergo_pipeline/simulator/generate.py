@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import random
 import string
-import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from meetergo_pipeline.simulator import names
 from meetergo_pipeline.simulator.isotime import format_iso, parse_iso
 
+T = TypeVar("T")
 DAY_S = 86_400.0
 HISTORY_DAYS = 365
 FUTURE_DAYS = 60
@@ -27,12 +28,14 @@ MAIN_HOST_MISSING_SHARE = 0.10
 CANCELLED_SHARE = 0.12
 CANCEL_ONLY_ACTION_AT_SHARE = 0.10  # of the cancelled: isCancelled false, cancel.actionAt set
 RESCHEDULED_SHARE = 0.08
+ATTENDEE_POOL_SIZE = 2000
 
 
 @dataclass
 class GeneratedAppointment:
     body: dict[str, Any]
     start_ts: float
+    end_ts: float
     created_ts: float
 
 
@@ -51,8 +54,20 @@ class GeneratedTenant:
     api_created_ids: set[str] = field(default_factory=set)
 
 
+def pick(rng: random.Random, options: Sequence[T]) -> T:
+    """`rng.choice` at a fraction of the cost; the hot generation loop calls it a lot."""
+    return options[int(rng.random() * len(options))]
+
+
 def new_uuid(rng: random.Random) -> str:
-    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    """A version-4 uuid drawn from `rng` (same text as `uuid.UUID(int=..., version=4)`)."""
+    bits = rng.getrandbits(128)
+    bits = (bits & ~(0xF000 << 64)) | (0x4000 << 64)
+    bits = (bits & ~(0xC000 << 48)) | (0x8000 << 48)
+    hex_text = f"{bits:032x}"
+    return "-".join(
+        (hex_text[:8], hex_text[8:12], hex_text[12:16], hex_text[16:20], hex_text[20:])
+    )
 
 
 def random_token(rng: random.Random, length: int) -> str:
@@ -60,7 +75,9 @@ def random_token(rng: random.Random, length: int) -> str:
     return "".join(rng.choice(alphabet) for _ in range(length))
 
 
-def generate_tenant(seed: int, user_count: int, appointment_count: int, anchor: float) -> GeneratedTenant:
+def generate_tenant(
+    seed: int, user_count: int, appointment_count: int, anchor: float
+) -> GeneratedTenant:
     rng = random.Random(seed)
     company_id = new_uuid(rng)
     users = [_user(rng, company_id, index, anchor) for index in range(max(1, user_count))]
@@ -72,7 +89,7 @@ def generate_tenant(seed: int, user_count: int, appointment_count: int, anchor: 
         types_by_user[user["id"]] = own
         meeting_types.extend(own)
     connections = {user["id"]: _connections(rng, user) for user in users}
-    appointment_factory = _AppointmentFactory(rng, users, types_by_user, anchor)
+    appointment_factory = AppointmentFactory(rng, users, types_by_user, anchor)
     appointments = [appointment_factory.build() for _ in range(appointment_count)]
     api_platform_ids = {user["id"] for user in users if user["userType"] == "api-platform"}
     pat_owner = next((u for u in users[1:] if u["userType"] == "standard"), users[-1])
@@ -97,7 +114,8 @@ def build_user(
     rng: random.Random, company_id: str, given: str, family: str, email: str, timezone: str,
     user_type: str, created_ts: float, is_admin: bool = False,
 ) -> dict[str, Any]:
-    slug = f"{names.ascii_slug(given) or 'user'}-{names.ascii_slug(family) or 'x'}-{rng.randrange(10**4)}"
+    name_part = f"{names.ascii_slug(given) or 'user'}-{names.ascii_slug(family) or 'x'}"
+    slug = f"{name_part}-{rng.randrange(10**4)}"
     return {
         "id": new_uuid(rng),
         "givenName": given,
@@ -173,10 +191,25 @@ def meeting_link(rng: random.Random, channel: str) -> str | None:
     if channel == "zoom":
         return f"https://zoom.us/j/{rng.randrange(10**10, 10**11)}"
     if channel == "google":
-        return f"https://meet.google.com/{random_token(rng, 10).lower()}"
+        return f"https://meet.google.com/{rng.getrandbits(40):010x}"
     if channel == "teams":
-        return f"https://teams.microsoft.com/l/meetup-join/{random_token(rng, 16)}"
+        return f"https://teams.microsoft.com/l/meetup-join/{rng.getrandbits(64):016x}"
     return None
+
+
+def new_person(rng: random.Random) -> dict[str, Any]:
+    """An attendee without its per-appointment `id`."""
+    first, last = pick(rng, names.GIVEN_NAMES), pick(rng, names.FAMILY_NAMES)
+    local = f"{names.ascii_slug(first) or 'gast'}.{names.ascii_slug(last) or 'kunde'}"
+    return {
+        "email": f"{local}{int(rng.random() * 1000)}@kunde-{int(rng.random() * 50)}.example",
+        "firstname": first,
+        "lastname": last,
+        "fullname": f"{first} {last}",
+        "phone": pick(rng, (None, f"+49 151 {10**7 + int(rng.random() * 9 * 10**7)}")),
+        "timezone": pick(rng, names.TIMEZONES),
+        "language": pick(rng, names.LANGUAGES),
+    }
 
 
 def _user(rng: random.Random, company_id: str, index: int, anchor: float) -> dict[str, Any]:
@@ -225,37 +258,43 @@ def _connections(rng: random.Random, user: dict[str, Any]) -> list[dict[str, Any
     ]
 
 
-class _AppointmentFactory:
-    """Builds appointments one by one; shared sub-objects (hosts, meetingType) are reused."""
+class AppointmentFactory:
+    """Builds appointments one by one; shared sub-objects (hosts, meetingType) are reused.
+
+    `build` makes a historical appointment (maybe cancelled or rescheduled); `body` a fresh one.
+    """
 
     def __init__(
         self, rng: random.Random, users: list[dict[str, Any]],
         types_by_user: dict[str, list[dict[str, Any]]], anchor: float,
     ) -> None:
         self.rng = rng
-        self.users = users
-        self.types_by_user = types_by_user
+        self.users = list(users)
+        self.types_by_user = dict(types_by_user)
         self.anchor = anchor
-        self.first_slot = anchor - HISTORY_DAYS * DAY_S
+        self.first_slot = (anchor - HISTORY_DAYS * DAY_S) // SLOT_S * SLOT_S
         self.slot_count = int((HISTORY_DAYS + FUTURE_DAYS) * DAY_S // SLOT_S)
         self.hosts = {user["id"]: host_summary(user) for user in users}
         self.type_summaries = {
             mt["id"]: meeting_type_summary(mt) for types in types_by_user.values() for mt in types
         }
         self.company_id = users[0]["companyId"]
+        # Customers book again and again: attendees come from a pool of people.
+        self.people = [new_person(rng) for _ in range(ATTENDEE_POOL_SIZE)]
 
     def build(self) -> GeneratedAppointment:
+        """A historical appointment around the anchor."""
         rng = self.rng
-        host = rng.choice(self.users)
-        meeting_type = rng.choice(self.types_by_user[host["id"]])
-        start = self.first_slot + rng.randrange(self.slot_count) * SLOT_S
+        host = pick(rng, self.users)
+        meeting_type = pick(rng, self.types_by_user[host["id"]])
+        start = self.first_slot + int(rng.random() * self.slot_count) * SLOT_S
         latest_known = min(start, self.anchor)
         created = latest_known - rng.uniform(3600, 45 * DAY_S)
         host_ids = [host["id"]]
         if rng.random() < MULTI_HOST_SHARE and len(self.users) > 1:
             others = [u["id"] for u in rng.sample(self.users, min(3, len(self.users)))]
             host_ids += [uid for uid in others if uid != host["id"]][: rng.randint(1, 2)]
-        body = self._body(meeting_type, host_ids, start, created)
+        body = self.body(meeting_type, host_ids, start, created)
         updated = created
         if rng.random() < CANCELLED_SHARE:
             action_at = rng.uniform(created, latest_known)
@@ -265,34 +304,26 @@ class _AppointmentFactory:
         if rng.random() < RESCHEDULED_SHARE:
             rescheduled_at = rng.uniform(created, latest_known)
             body["rescheduledAt"] = format_iso(rescheduled_at)
-            body["rescheduleCount"] = rng.choice((1, 1, 1, 2, 3))
+            body["rescheduleCount"] = pick(rng, (1, 1, 1, 2, 3))
             updated = max(updated, rescheduled_at)
         body["updatedAt"] = format_iso(updated)
-        return GeneratedAppointment(body=body, start_ts=start, created_ts=created)
+        end = start + meeting_type["meetingInfo"]["duration"] * 60
+        return GeneratedAppointment(body=body, start_ts=start, end_ts=end, created_ts=created)
 
-    def attendee(self, email: str | None = None, first: str | None = None,
-                 last: str | None = None) -> dict[str, Any]:
-        rng = self.rng
-        first = first or rng.choice(names.GIVEN_NAMES)
-        last = last or rng.choice(names.FAMILY_NAMES)
-        local = f"{names.ascii_slug(first) or 'gast'}.{names.ascii_slug(last) or 'kunde'}"
-        return {
-            "id": new_uuid(rng),
-            "email": email or f"{local}{rng.randrange(1000)}@kunde-{rng.randrange(50)}.example",
-            "firstname": first,
-            "lastname": last,
-            "fullname": f"{first} {last}",
-            "phone": rng.choice((None, f"+49 151 {rng.randrange(10**7, 10**8)}")),
-            "timezone": rng.choice(names.TIMEZONES),
-            "language": rng.choice(names.LANGUAGES),
-        }
+    def register(self, user: dict[str, Any], meeting_types: list[dict[str, Any]]) -> None:
+        """Make a user created after generation (POST /v4/user) available as host."""
+        self.users.append(user)
+        self.hosts[user["id"]] = host_summary(user)
+        self.types_by_user[user["id"]] = meeting_types
+        for meeting_type in meeting_types:
+            self.type_summaries[meeting_type["id"]] = meeting_type_summary(meeting_type)
 
-    def _body(
+    def body(
         self, meeting_type: dict[str, Any], host_ids: list[str], start: float, created: float
     ) -> dict[str, Any]:
         rng = self.rng
         info = meeting_type["meetingInfo"]
-        offset = rng.choice(names.OFFSET_MINUTES)
+        offset = pick(rng, names.OFFSET_MINUTES)
         link = meeting_link(rng, info["channel"])
         hosting_info: dict[str, Any] = {"meetingLink": link}
         if rng.random() >= MAIN_HOST_MISSING_SHARE:
@@ -310,11 +341,13 @@ class _AppointmentFactory:
             "hostingInfo": hosting_info,
             "hosts": [self.hosts[uid] for uid in host_ids],
             "hostIds": host_ids,
-            "attendees": [self.attendee() for _ in range(attendee_count)],
+            "attendees": [
+                {"id": new_uuid(rng), **pick(rng, self.people)} for _ in range(attendee_count)
+            ],
             "companyId": self.company_id,
             "location": "Friedrichstraße 12, 10117 Berlin" if info["channel"] == "local" else None,
-            "notes": rng.choice(names.NOTES),
-            "createdAt": format_iso(created, rng.choice(names.OFFSET_MINUTES)),
+            "notes": pick(rng, names.NOTES),
+            "createdAt": format_iso(created, pick(rng, names.OFFSET_MINUTES)),
             "updatedAt": None,
             "cancel": None,
             "isCancelled": False,
@@ -324,7 +357,7 @@ class _AppointmentFactory:
         roll = rng.random()
         if roll < 0.03:
             body["customFields"] = {
-                "leadSource": rng.choice(names.CUSTOM_FIELD_SOURCES),
+                "leadSource": pick(rng, names.CUSTOM_FIELD_SOURCES),
                 "crmId": f"CRM-{rng.randrange(10**6)}",
             }
         elif roll < 0.05:
@@ -333,11 +366,11 @@ class _AppointmentFactory:
 
     def _cancel(self, action_at: float, body: dict[str, Any]) -> dict[str, Any]:
         rng = self.rng
-        source = rng.choice(("attendee", "attendee", "host", "api"))
+        source = pick(rng, ("attendee", "attendee", "host", "api"))
         actor = body["attendees"][0]["email"] if source == "attendee" else body["hostIds"][0]
         return {
             "actionSource": source,
             "actionAt": format_iso(action_at),
             "actionBy": actor,
-            "reason": rng.choice(names.CANCEL_REASONS),
+            "reason": pick(rng, names.CANCEL_REASONS),
         }

@@ -14,8 +14,7 @@ _OFFSET_ZONES: dict[int, timezone] = {}
 def format_iso(epoch_s: float, offset_minutes: int = 0) -> str:
     """Format an instant; offset 0 gives `...000Z`, anything else `+HH:MM` without millis."""
     if offset_minutes == 0:
-        moment = datetime.fromtimestamp(epoch_s, UTC)
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+        return datetime.fromtimestamp(epoch_s, UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
     zone = _OFFSET_ZONES.get(offset_minutes)
     if zone is None:
         zone = _OFFSET_ZONES.setdefault(offset_minutes, timezone(timedelta(minutes=offset_minutes)))

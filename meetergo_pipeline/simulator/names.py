@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
 
 GIVEN_NAMES = (
     "Anna", "Lukas", "Sophie", "Jonas", "Marie", "Felix", "Léa", "José", "Zoë", "Øystein",
@@ -10,7 +11,7 @@ GIVEN_NAMES = (
     "Fatima", "Priya", "Noah", "Emma", "Jürgen", "Renée", "Thảo", "Siobhán",
 )
 FAMILY_NAMES = (
-    "Müller", "Schmidt", "Øster", "García", "Núñez", "Weiß", "Dvořák", "Kowalski", "Yılmaz",
+    "Müller", "Schmidt", "Øster", "García", "Núñez", "Weiß", "Dvořák", "Kowalski", "Öztürk",
     "王", "O'Brien", "van der Berg", "Nguyễn", "Schäfer", "Fischer", "Becker", "Łukasiewicz",
     "Smith", "Rossi", "Andersson", "Kim", "Haddad",
 )
@@ -34,6 +35,7 @@ OFFSET_MINUTES = (0, 0, 0, 0, 0, 0, 60, 120, -300, -240, 330, 480)
 CUSTOM_FIELD_SOURCES = ("website", "linkedin", "partner", "messe")
 
 
+@lru_cache(maxsize=4096)
 def ascii_slug(text: str) -> str:
     """Lower-case ASCII rendering of a name for e-mails and slugs ("" if nothing is left)."""
     decomposed = unicodedata.normalize("NFKD", text.replace("ø", "o").replace("Ø", "O"))

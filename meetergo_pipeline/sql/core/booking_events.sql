@@ -13,7 +13,7 @@ WITH events_unpacked AS (
         e.received_at,
         e.delivery_count,
         e.body,
-        e.body->>'webhookType' IS NULL AND e.body->>'event' IS NOT NULL AS is_legacy_envelope,
+        (e.body->>'webhookType') IS NULL AND (e.body->>'event') IS NOT NULL AS is_legacy_envelope,
         regexp_replace(
             lower(trim(coalesce(e.event_type, e.body->>'webhookType', e.body->>'event'))),
             '[^a-z0-9]+', '_', 'g'

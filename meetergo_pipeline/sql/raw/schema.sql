@@ -68,5 +68,8 @@ CREATE TABLE IF NOT EXISTS raw.sync_runs (
     requests_spent INTEGER NOT NULL,
     users_seen     INTEGER NOT NULL,
     meeting_types_seen INTEGER NOT NULL,
-    appointments_seen  INTEGER NOT NULL
+    appointments_seen  INTEGER NOT NULL,
+    api_user_total     INTEGER,           -- `total` reported by GET /v4/user
+    users_live         INTEGER NOT NULL,  -- rows without deleted_at after the run
+    appointments_live  INTEGER NOT NULL
 );

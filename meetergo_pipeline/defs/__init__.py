@@ -1,0 +1,1 @@
+"""Dagster objects of the code location: thin wrappers over the plain modules they call."""

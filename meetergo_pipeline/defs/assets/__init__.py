@@ -1,0 +1,1 @@
+"""Assets by layer: raw (API + webhook log) -> core -> analytics -> published snapshot."""

@@ -1,0 +1,144 @@
+"""Every environment variable the code location reads, with its default, in one table.
+
+Strings are passed to the resources as Dagster `EnvVar`s, so their values never show in the
+Dagster UI; numbers are parsed here so that a bad value fails at load time with a message
+naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from dagster import EnvVar
+
+from meetergo_pipeline.defs.resources import (
+    AnalyticsSettings,
+    MeetergoAPIResource,
+    MeetergoWarehouse,
+    SyncSettings,
+    WebhookLogResource,
+)
+from meetergo_pipeline.transform import TransformSettings
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str | None
+    meaning: str
+    parse: Callable[[str], Any] = str
+    secret: bool = False
+
+
+SETTINGS: dict[str, Setting] = {
+    s.name: s
+    for s in [
+        Setting(
+            "MEETERGO_API_KEY",
+            None,
+            "platform API key ak_live:<uuid>:<secret> or rgo- token",
+            secret=True,
+        ),
+        Setting("MEETERGO_API_BASE_URL", "https://api.meetergo.com", "API base URL"),
+        Setting(
+            "MEETERGO_API_USER_ID", "", "acting admin user id; unset: resolved via /v4/user/me"
+        ),
+        Setting("MEETERGO_API_BUDGET_SHARE", "0.5", "share of the key's rate limit to use", float),
+        Setting("MEETERGO_API_BUDGET_DIR", "", "folder for a rate budget shared across processes"),
+        Setting(
+            "MEETERGO_DUCKDB_PATH", "data/meetergo.duckdb", "working DuckDB file (writer only)"
+        ),
+        Setting(
+            "MEETERGO_SNAPSHOT_PATH",
+            "data/meetergo_analytics.duckdb",
+            "read-only snapshot for analysts",
+        ),
+        Setting("MEETERGO_SYNC_WORKERS", "4", "users read in parallel", int),
+        Setting("MEETERGO_SYNC_LOOKBACK_DAYS", "7", "re-scan window start: now - N days", float),
+        Setting("MEETERGO_SYNC_HORIZON_DAYS", "30", "re-scan window end: now + N days", float),
+        Setting("MEETERGO_SYNC_OVERLAP_MINUTES", "15", "re-read below each high-water mark", float),
+        Setting("MEETERGO_SYNC_RESCAN_EVERY_HOURS", "6", "re-scan cadence", float),
+        Setting("MEETERGO_STEP_RETRIES", "2", "retries of a failed asset step (backoff)", int),
+        Setting("MEETERGO_SYNC_CRON", "0 * * * *", "incremental sync schedule"),
+        Setting("MEETERGO_FULL_SWEEP_CRON", "30 3 * * *", "full sweep schedule"),
+        Setting("MEETERGO_SCHEDULE_TIMEZONE", "UTC", "time zone of both crons"),
+        Setting("MEETERGO_WEBHOOK_LOG_DIR", "data/webhooks", "webhook receiver's log folder"),
+        Setting(
+            "MEETERGO_WEBHOOK_SILENCE_WARN_MINUTES",
+            "180",
+            "warn when the webhook log is silent longer",
+            float,
+        ),
+        Setting(
+            "MEETERGO_RECONCILIATION_WARN_THRESHOLD",
+            "10",
+            "warn above this many webhook/API mismatches",
+            int,
+        ),
+        Setting("MEETERGO_REPORTING_TIMEZONE", "UTC", "time zone of analytics days and months"),
+        Setting(
+            "MEETERGO_METERED_BOOKING_PREDICATE",
+            TransformSettings.metered_booking_predicate,
+            "SQL over core.appointments a / core.users u: which bookings are metered",
+        ),
+        Setting("MEETERGO_PLAN_INCLUDED_BOOKINGS", "1000", "bookings included per month", int),
+        Setting("MEETERGO_PLAN_PRICE_PER_BOOKING", "0.50", "price per booking above that", float),
+        Setting("MEETERGO_PLAN_CURRENCY", "EUR", "currency of the plan"),
+    ]
+}
+
+
+def setting(name: str, environ: Mapping[str, str] | None = None) -> Any:
+    """The parsed value of a non-secret setting, or its default."""
+    spec = SETTINGS[name]
+    raw = (environ if environ is not None else os.environ).get(name) or spec.default or ""
+    try:
+        return spec.parse(raw)
+    except ValueError:
+        raise ValueError(
+            f"{name} must be {spec.parse.__name__} ({spec.meaning}), got {raw!r}"
+        ) from None
+
+
+def _text(name: str, environ: Mapping[str, str]) -> Any:
+    """An EnvVar when the variable is set (value hidden in the UI), else the default."""
+    return EnvVar(name) if environ.get(name) else SETTINGS[name].default
+
+
+def resources_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    env = environ if environ is not None else os.environ
+    return {
+        "meetergo_api": MeetergoAPIResource(
+            api_key=EnvVar("MEETERGO_API_KEY"),
+            base_url=_text("MEETERGO_API_BASE_URL", env),
+            acting_user_id=_text("MEETERGO_API_USER_ID", env),
+            budget_share=setting("MEETERGO_API_BUDGET_SHARE", env),
+            budget_state_dir=_text("MEETERGO_API_BUDGET_DIR", env),
+        ),
+        "warehouse": MeetergoWarehouse(
+            database=_text("MEETERGO_DUCKDB_PATH", env),
+            snapshot_path=_text("MEETERGO_SNAPSHOT_PATH", env),
+        ),
+        "sync_settings": SyncSettings(
+            lookback_days=setting("MEETERGO_SYNC_LOOKBACK_DAYS", env),
+            horizon_days=setting("MEETERGO_SYNC_HORIZON_DAYS", env),
+            overlap_minutes=setting("MEETERGO_SYNC_OVERLAP_MINUTES", env),
+            rescan_every_hours=setting("MEETERGO_SYNC_RESCAN_EVERY_HOURS", env),
+            workers=setting("MEETERGO_SYNC_WORKERS", env),
+        ),
+        "analytics_settings": AnalyticsSettings(
+            reporting_timezone=_text("MEETERGO_REPORTING_TIMEZONE", env),
+            metered_booking_predicate=_text("MEETERGO_METERED_BOOKING_PREDICATE", env),
+            plan_included_bookings=setting("MEETERGO_PLAN_INCLUDED_BOOKINGS", env),
+            plan_price_per_booking=setting("MEETERGO_PLAN_PRICE_PER_BOOKING", env),
+            plan_currency=_text("MEETERGO_PLAN_CURRENCY", env),
+            reconciliation_warn_threshold=setting("MEETERGO_RECONCILIATION_WARN_THRESHOLD", env),
+        ),
+        "webhook_log": WebhookLogResource(
+            log_dir=_text("MEETERGO_WEBHOOK_LOG_DIR", env),
+            silence_warn_minutes=setting("MEETERGO_WEBHOOK_SILENCE_WARN_MINUTES", env),
+        ),
+    }

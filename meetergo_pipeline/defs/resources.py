@@ -1,0 +1,101 @@
+"""Dagster resources: the meetergo API, the DuckDB warehouse and the pipeline's settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dagster import ConfigurableResource, InitResourceContext
+from dagster_duckdb import DuckDBResource
+from pydantic import PrivateAttr
+
+from meetergo_pipeline.client import (
+    DEFAULT_BASE_URL,
+    DEFAULT_BUDGET_SHARE,
+    Credential,
+    MeetergoClient,
+    connect,
+)
+from meetergo_pipeline.transform import TransformSettings
+from meetergo_pipeline.warehouse.publish import DEFAULT_SNAPSHOT_PATH
+from meetergo_pipeline.warehouse.sync import SyncPolicy
+
+
+class MeetergoAPIResource(ConfigurableResource):
+    """The meetergo Platform API, or the simulator behind the same base URL."""
+
+    api_key: str
+    base_url: str = DEFAULT_BASE_URL
+    acting_user_id: str | None = None
+    budget_share: float = DEFAULT_BUDGET_SHARE
+    budget_state_dir: str | None = None
+
+    _credential: Credential | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        """Reject a malformed key before the run sends anything (the error names the variable)."""
+        self._credential = Credential.parse(self.api_key)
+
+    def open_client(self) -> MeetergoClient:
+        return connect(
+            self.base_url,
+            self.api_key,
+            acting_user_id=self.acting_user_id or None,
+            budget_share=self.budget_share,
+            budget_state_dir=Path(self.budget_state_dir) if self.budget_state_dir else None,
+        )
+
+
+class MeetergoWarehouse(DuckDBResource):
+    """The working DuckDB file (single writer) and where its read-only snapshot is published."""
+
+    snapshot_path: str = DEFAULT_SNAPSHOT_PATH
+
+
+class SyncSettings(ConfigurableResource):
+    """Windows and cadence of the incremental API sync."""
+
+    lookback_days: float = SyncPolicy.lookback_days
+    horizon_days: float = SyncPolicy.horizon_days
+    overlap_minutes: float = SyncPolicy.overlap_minutes
+    rescan_every_hours: float = SyncPolicy.rescan_every_hours
+    workers: int = SyncPolicy.workers
+
+    def policy(self) -> SyncPolicy:
+        return SyncPolicy(
+            lookback_days=self.lookback_days,
+            horizon_days=self.horizon_days,
+            overlap_minutes=self.overlap_minutes,
+            rescan_every_hours=self.rescan_every_hours,
+            workers=self.workers,
+        )
+
+
+class AnalyticsSettings(ConfigurableResource):
+    """Reporting time zone, metering rule, plan and check thresholds."""
+
+    reporting_timezone: str = "UTC"
+    metered_booking_predicate: str = TransformSettings.metered_booking_predicate
+    plan_included_bookings: int = TransformSettings.plan_included_bookings
+    plan_price_per_booking: float = float(TransformSettings.plan_price_per_booking)
+    plan_currency: str = TransformSettings.plan_currency
+    reconciliation_warn_threshold: int = 10
+
+    def transform_settings(self) -> TransformSettings:
+        return TransformSettings(
+            reporting_timezone=self.reporting_timezone,
+            metered_booking_predicate=self.metered_booking_predicate,
+            plan_included_bookings=self.plan_included_bookings,
+            plan_price_per_booking=self.plan_price_per_booking,
+            plan_currency=self.plan_currency,
+        )
+
+
+class WebhookLogResource(ConfigurableResource):
+    """Where the receiver appends deliveries, and how long silence is tolerated."""
+
+    log_dir: str = "data/webhooks"
+    silence_warn_minutes: float = 180
+
+    @property
+    def path(self) -> Path:
+        return Path(self.log_dir)

@@ -1,0 +1,390 @@
+"""The simulated company: its data, the ground truth about it, and thread-safe mutations.
+
+Routes, the live-mode driver and tests all change the tenant through the methods here; each
+change invalidates the cached JSON of the appointment and the affected hosts' indexes, and is
+announced to listeners (the webhook dispatcher) as a `TenantEvent`.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from meetergo_pipeline.simulator.config import SimulatorConfig
+from meetergo_pipeline.simulator.errors import TenantError
+from meetergo_pipeline.simulator.events import DeliveredEvent, TenantEvent
+from meetergo_pipeline.simulator.generate import (
+    DAY_S,
+    SLOT_S,
+    AppointmentFactory,
+    build_meeting_type,
+    build_user,
+    generate_tenant,
+    new_uuid,
+    pick,
+)
+from meetergo_pipeline.simulator.index import AppointmentIndex, AppointmentQuery
+from meetergo_pipeline.simulator.isotime import format_iso, parse_iso
+
+MAX_WEBHOOKS = 6
+EventListener = Callable[[TenantEvent], None]
+
+
+@dataclass(frozen=True)
+class TenantTruth:
+    """What a correct sync of the tenant must find, computed from the data itself."""
+
+    user_count: int
+    meeting_type_count: int
+    appointment_count: int
+    cancelled_count: int
+    rescheduled_count: int
+    multi_host_count: int
+    api_created_ids: frozenset[str]
+    deleted_ids: frozenset[str]
+    appointment_ids: frozenset[str]
+
+
+def is_cancelled(appointment: dict[str, Any]) -> bool:
+    """meetergo's own rule: `isCancelled` or a `cancel.actionAt`."""
+    cancel = appointment.get("cancel") or {}
+    return bool(appointment.get("isCancelled")) or cancel.get("actionAt") is not None
+
+
+class Tenant:
+    """One meetergo company. All public methods are safe to call from any thread."""
+
+    def __init__(
+        self, config: SimulatorConfig | None = None, clock: Callable[[], float] = time.time
+    ) -> None:
+        self.config = config or SimulatorConfig()
+        self.clock = clock
+        self.anchor = self.config.anchor_epoch()
+        self.lock = threading.RLock()
+        with _gc_paused():
+            generated = generate_tenant(
+                self.config.seed, self.config.users, self.config.appointments, self.anchor
+            )
+        self.company_id = generated.company_id
+        self.owner_id = generated.owner_id
+        self.api_key = generated.api_key
+        self.expired_api_key = generated.expired_api_key
+        self.personal_token = generated.personal_token
+        self.personal_token_user_id = generated.personal_token_user_id
+        self.users: dict[str, dict[str, Any]] = {u["id"]: u for u in generated.users}
+        self.meeting_types: dict[str, dict[str, Any]] = {
+            m["id"]: m for m in generated.meeting_types
+        }
+        self.connections = generated.connections
+        self.appointments: dict[str, dict[str, Any]] = {}
+        self.webhooks: dict[str, dict[str, Any]] = {}
+        self.emitted_events: list[TenantEvent] = []
+        self.delivered_events: list[DeliveredEvent] = []
+        self._api_created = set(generated.api_created_ids)
+        self._deleted: set[str] = set()
+        self._start_ts: dict[str, float] = {}
+        self._end_ts: dict[str, float] = {}
+        self._created_ts: dict[str, float] = {}
+        self._meeting_type_of: dict[str, str] = {}
+        self._json: dict[str, bytes] = {}
+        self._index = AppointmentIndex(self._start_ts, self._created_ts, self._meeting_type_of)
+        for item in generated.appointments:
+            self._store(item.body, item.start_ts, item.end_ts, item.created_ts)
+        self._listeners: list[EventListener] = []
+        self._last_now = 0.0
+        self._rng = random.Random(self.config.seed * 7919 + 1)
+        types_by_user: dict[str, list[dict[str, Any]]] = {uid: [] for uid in self.users}
+        for meeting_type in self.meeting_types.values():
+            types_by_user[meeting_type["userId"]].append(meeting_type)
+        self._factory = AppointmentFactory(
+            self._rng, list(self.users.values()), types_by_user, self.anchor
+        )
+
+    # ---- reading -------------------------------------------------------------------------
+
+    def truth(self) -> TenantTruth:
+        with self.lock:
+            bodies = self.appointments.values()
+            return TenantTruth(
+                user_count=len(self.users),
+                meeting_type_count=len(self.meeting_types),
+                appointment_count=len(self.appointments),
+                cancelled_count=sum(1 for a in bodies if is_cancelled(a)),
+                rescheduled_count=sum(1 for a in bodies if a["rescheduleCount"] > 0),
+                multi_host_count=sum(1 for a in bodies if len(a["hostIds"]) > 1),
+                api_created_ids=frozenset(self._api_created - self._deleted),
+                deleted_ids=frozenset(self._deleted),
+                appointment_ids=frozenset(self.appointments),
+            )
+
+    def appointment_ids_for_user(self, user_id: str) -> list[str]:
+        """The user's appointment ids (as host or co-host), sorted by start."""
+        with self.lock:
+            return list(self._index.ids_by_start(user_id))
+
+    def query_appointments(self, user_id: str, query: AppointmentQuery) -> list[str]:
+        """Ids matching a list query; the returned list is shared: do not modify it."""
+        with self.lock:
+            return self._index.query(user_id, query)
+
+    def appointments_starting_between(self, user_id: str, low: float, high: float) -> list[str]:
+        with self.lock:
+            return self._index.starting_between(user_id, low, high)
+
+    def appointment_json(self, appointment_id: str) -> bytes:
+        with self.lock:
+            return self._json_bytes(appointment_id)
+
+    def appointments_json(self, appointment_ids: list[str]) -> bytes:
+        """`[a,b,...]` built from cached per-appointment bytes."""
+        with self.lock:
+            return b"[" + b",".join(self._json_bytes(i) for i in appointment_ids) + b"]"
+
+    def now(self) -> float:
+        """The tenant clock, strictly increasing so new bookings sort after older ones."""
+        with self.lock:
+            self._last_now = max(self.clock(), self._last_now + 0.001)
+            return self._last_now
+
+    def add_listener(self, listener: EventListener) -> None:
+        with self.lock:
+            self._listeners.append(listener)
+
+    def remove_listener(self, listener: EventListener) -> None:
+        with self.lock:
+            self._listeners.remove(listener)
+
+    # ---- appointment mutations -----------------------------------------------------------
+
+    def create_booking(
+        self, meeting_type_id: str, start: float | str, host_ids: list[str] | None = None,
+        attendee: dict[str, Any] | None = None, *, via_api: bool = True,
+    ) -> dict[str, Any]:
+        """Book a slot; raises TenantError (404 unknown type/host, 400 slot-occupied)."""
+        with self.lock:
+            meeting_type = self.meeting_types.get(meeting_type_id)
+            if meeting_type is None:
+                raise TenantError(404, "Meeting type not found")
+            hosts = list(host_ids) if host_ids else [meeting_type["userId"]]
+            unknown = [h for h in hosts if h not in self.users]
+            if unknown:
+                raise TenantError(400, [f"hostIds contains an unknown user: {unknown[0]}"])
+            start_ts = parse_iso(start) if isinstance(start, str) else float(start)
+            end_ts = start_ts + meeting_type["meetingInfo"]["duration"] * 60
+            if self._slot_taken(hosts, start_ts, end_ts):
+                raise TenantError(
+                    400, "The selected time slot is no longer available", errorCode="slot-occupied"
+                )
+            created_ts = self.now()
+            body = self._factory.body(meeting_type, hosts, start_ts, created_ts)
+            body["createdAt"] = body["updatedAt"] = format_iso(created_ts)
+            if attendee is not None:
+                body["attendees"] = [{"id": new_uuid(self._rng), **attendee}]
+            self._store(body, start_ts, end_ts, created_ts)
+            main_host = self.users[hosts[0]]
+            if via_api or main_host["userType"] == "api-platform":
+                self._api_created.add(body["id"])
+            self._emit("booking_created", body, created_ts)
+            return body
+
+    def cancel_appointment(
+        self, appointment_id: str, reason: str | None = None, action_source: str = "api",
+        action_by: str | None = None,
+    ) -> dict[str, Any]:
+        with self.lock:
+            body = self._get(appointment_id)
+            if is_cancelled(body):
+                raise TenantError(400, "Appointment is already cancelled")
+            at = self.now()
+            body["isCancelled"] = True
+            body["cancel"] = {
+                "actionSource": action_source,
+                "actionAt": format_iso(at),
+                "actionBy": action_by or self.owner_id,
+                "reason": reason,
+            }
+            body["updatedAt"] = format_iso(at)
+            self._changed(appointment_id)
+            self._emit("booking_cancelled", body, at)
+            return body
+
+    def reschedule_appointment(self, appointment_id: str, new_start: float | str) -> dict[str, Any]:
+        with self.lock:
+            body = self._get(appointment_id)
+            start_ts = parse_iso(new_start) if isinstance(new_start, str) else float(new_start)
+            end_ts = start_ts + (self._end_ts[appointment_id] - self._start_ts[appointment_id])
+            if self._slot_taken(body["hostIds"], start_ts, end_ts, ignore=appointment_id):
+                raise TenantError(
+                    400, "The selected time slot is no longer available", errorCode="slot-occupied"
+                )
+            at = self.now()
+            previous_start = body["start"]
+            body["start"], body["end"] = format_iso(start_ts), format_iso(end_ts)
+            body["rescheduledAt"] = body["updatedAt"] = format_iso(at)
+            body["rescheduleCount"] += 1
+            self._start_ts[appointment_id], self._end_ts[appointment_id] = start_ts, end_ts
+            self._changed(appointment_id)
+            self._emit("booking_rescheduled", body, at, previousStart=previous_start)
+            return body
+
+    def delete_appointment(self, appointment_id: str) -> None:
+        """Remove an appointment from the API entirely (no webhook; for `deleted_at` tests)."""
+        with self.lock:
+            body = self._get(appointment_id)
+            self._index.remove(appointment_id, body["hostIds"])
+            del self.appointments[appointment_id]
+            self._json.pop(appointment_id, None)
+            self._deleted.add(appointment_id)
+
+    def add_random_bookings(self, count: int) -> list[str]:
+        """Book `count` free future slots now, as customers would (fires booking_created)."""
+        created: list[str] = []
+        with self.lock:
+            hosts = list(self.users.values())
+            while len(created) < count:
+                host = pick(self._rng, hosts)
+                types = [m for m in self.meeting_types.values() if m["userId"] == host["id"]]
+                slots_ahead = int(self._rng.random() * 59 * DAY_S / SLOT_S)
+                start = (self.now() // SLOT_S + 1) * SLOT_S + DAY_S + slots_ahead * SLOT_S
+                try:
+                    body = self.create_booking(
+                        pick(self._rng, types)["id"], start, [host["id"]], via_api=False
+                    )
+                except TenantError:
+                    continue
+                created.append(body["id"])
+        return created
+
+    def random_appointment_ids(self, count: int, *, upcoming_only: bool = True) -> list[str]:
+        """Some not-cancelled appointment ids (for live mode and tests), from the tenant rng."""
+        with self.lock:
+            now = self.now()
+            ids = [
+                i for i, body in self.appointments.items()
+                if not is_cancelled(body) and (not upcoming_only or self._start_ts[i] > now)
+            ]
+            return self._rng.sample(ids, min(count, len(ids)))
+
+    def start_of(self, appointment_id: str) -> float:
+        with self.lock:
+            return self._start_ts[appointment_id]
+
+    # ---- users and webhooks --------------------------------------------------------------
+
+    def create_user(
+        self, email: str, given_name: str, family_name: str, timezone: str,
+        user_type: str = "api-platform",
+    ) -> dict[str, Any]:
+        """POST /v4/user: a user with a default meeting type; fires new_employee."""
+        with self.lock:
+            if any(u["email"].lower() == email.lower() for u in self.users.values()):
+                raise TenantError(409, "User with this email already exists")
+            at = self.now()
+            user = build_user(
+                self._rng, self.company_id, given_name, family_name, email, timezone, user_type, at
+            )
+            user["updatedAt"] = user["createdAt"]
+            meeting_type = build_meeting_type(self._rng, user, "Erstgespräch", 30, 1, None, at)
+            self.users[user["id"]] = user
+            self.meeting_types[meeting_type["id"]] = meeting_type
+            self.connections[user["id"]] = []
+            self._factory.register(user, [meeting_type])
+            self._emit_payload("new_employee", {"webhookType": "new_employee", **user}, at)
+            return {
+                "userId": user["id"],
+                "availabilityId": new_uuid(self._rng),
+                "meetingTypeId": meeting_type["id"],
+                "bookingUrl": f"https://cal.meetergo.com/{user['slug']}/{meeting_type['slug']}",
+                "companyId": self.company_id,
+            }
+
+    def add_webhook(
+        self, endpoint: str, event_types: list[str], description: str | None = None
+    ) -> dict[str, Any]:
+        with self.lock:
+            if len(self.webhooks) >= MAX_WEBHOOKS:
+                raise TenantError(406, f"A company can register at most {MAX_WEBHOOKS} webhooks")
+            webhook = {
+                "id": new_uuid(self._rng),
+                "endpoint": endpoint,
+                "description": description,
+                "eventTypes": list(event_types),
+                "companyId": self.company_id,
+                "createdAt": format_iso(self.now()),
+            }
+            self.webhooks[webhook["id"]] = webhook
+            return webhook
+
+    def remove_webhook(self, webhook_id: str) -> None:
+        with self.lock:
+            if self.webhooks.pop(webhook_id, None) is None:
+                raise TenantError(404, "Webhook not found")
+
+    # ---- internals -----------------------------------------------------------------------
+
+    def _store(self, body: dict[str, Any], start: float, end: float, created: float) -> None:
+        appointment_id = body["id"]
+        self.appointments[appointment_id] = body
+        self._start_ts[appointment_id] = start
+        self._end_ts[appointment_id] = end
+        self._created_ts[appointment_id] = created
+        self._meeting_type_of[appointment_id] = body["meetingTypeId"]
+        self._index.add(appointment_id, body["hostIds"])
+
+    def _get(self, appointment_id: str) -> dict[str, Any]:
+        body = self.appointments.get(appointment_id)
+        if body is None:
+            raise TenantError(404, "Appointment not found")
+        return body
+
+    def _changed(self, appointment_id: str) -> None:
+        self._json.pop(appointment_id, None)
+        self._index.touch(self.appointments[appointment_id]["hostIds"])
+
+    def _json_bytes(self, appointment_id: str) -> bytes:
+        cached = self._json.get(appointment_id)
+        if cached is None:
+            body = self.appointments[appointment_id]
+            cached = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+            self._json[appointment_id] = cached
+        return cached
+
+    def _slot_taken(
+        self, host_ids: list[str], start: float, end: float, ignore: str | None = None
+    ) -> bool:
+        for host_id in host_ids:
+            for other in self._index.starting_between(host_id, start - DAY_S, end - 1):
+                if other == ignore or is_cancelled(self.appointments[other]):
+                    continue
+                if self._start_ts[other] < end and self._end_ts[other] > start:
+                    return True
+        return False
+
+    def _emit(self, webhook_type: str, body: dict[str, Any], at: float, **extra: Any) -> None:
+        snapshot = json.loads(self._json_bytes(body["id"]))
+        self._emit_payload(webhook_type, {"webhookType": webhook_type, **snapshot, **extra}, at)
+
+    def _emit_payload(self, webhook_type: str, payload: dict[str, Any], at: float) -> None:
+        event = TenantEvent(webhook_type, payload, at)
+        self.emitted_events.append(event)
+        for listener in self._listeners:
+            listener(event)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Bulk generation creates millions of objects; cyclic GC passes only slow it down."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

@@ -1,0 +1,72 @@
+-- core.api_appointments: each appointment exactly as the latest API read showed it, before
+-- any webhook event is applied. core.appointments merges this with core.booking_events;
+-- analytics.webhook_reconciliation compares the two.
+CREATE OR REPLACE TABLE core.api_appointments AS
+WITH api_fields AS (
+    SELECT
+        r.appointment_id,
+        coalesce(r.payload->>'meetingTypeId', r.payload->'meetingType'->>'id') AS meeting_type_id,
+        coalesce(
+            r.payload->'hostingInfo'->>'mainHost',
+            r.payload->'hostIds'->>0,
+            r.payload->'hosts'->0->>'id'
+        ) AS host_user_id,
+        coalesce(TRY_CAST(r.payload->>'start' AS TIMESTAMPTZ), r.start_at) AS start_at,
+        TRY_CAST(r.payload->>'end' AS TIMESTAMPTZ) AS end_at,
+        coalesce(TRY_CAST(r.payload->>'createdAt' AS TIMESTAMPTZ), r.created_at) AS created_at,
+        coalesce(TRY_CAST(r.payload->>'updatedAt' AS TIMESTAMPTZ), r.source_updated_at)
+            AS updated_at,
+        coalesce(TRY_CAST(r.payload->>'isCancelled' AS BOOLEAN), false)
+            OR (r.payload->'cancel'->>'actionAt') IS NOT NULL AS is_cancelled,
+        TRY_CAST(r.payload->'cancel'->>'actionAt' AS TIMESTAMPTZ) AS cancel_action_at,
+        TRY_CAST(r.payload->>'rescheduledAt' AS TIMESTAMPTZ) AS rescheduled_at,
+        coalesce(TRY_CAST(r.payload->>'rescheduleCount' AS INTEGER), 0) AS reschedule_count,
+        CASE WHEN json_type(r.payload->'attendees') = 'ARRAY'
+            THEN json_array_length(r.payload->'attendees')::INTEGER END AS attendee_count,
+        r.payload->'meetingInfo'->>'channel' AS channel,
+        r.first_seen_at AS first_read_at,
+        r.last_seen_at AS last_read_at,
+        r.deleted_at
+    FROM raw.appointments AS r
+)
+
+SELECT
+    appointment_id,
+    meeting_type_id,
+    host_user_id,
+    start_at,
+    end_at,
+    created_at,
+    updated_at,
+    CASE WHEN is_cancelled THEN 'cancelled' ELSE 'confirmed' END AS status,
+    CASE WHEN is_cancelled THEN coalesce(cancel_action_at, updated_at) END AS cancelled_at,
+    rescheduled_at,
+    reschedule_count,
+    attendee_count,
+    channel,
+    -- the source time this read's state is current as of; events newer than it are news
+    coalesce(updated_at, greatest(created_at, cancel_action_at, rescheduled_at)) AS state_as_of,
+    first_read_at,
+    last_read_at,
+    deleted_at
+FROM api_fields
+ORDER BY appointment_id;
+
+COMMENT ON TABLE core.api_appointments IS 'One row per appointment as the latest meetergo API read showed it, without webhook events applied (see core.appointments for the merged latest state). Timestamps are TIMESTAMPTZ instants (shown in UTC by the pipeline); payload times with Z or offsets like +01:00 are normalised to the same instant.';
+COMMENT ON COLUMN core.api_appointments.appointment_id IS 'meetergo appointment id (UUID).';
+COMMENT ON COLUMN core.api_appointments.meeting_type_id IS 'Meeting type booked (meetingTypeId, else meetingType.id).';
+COMMENT ON COLUMN core.api_appointments.host_user_id IS 'Main host: hostingInfo.mainHost, else hostIds[0], else hosts[0].id.';
+COMMENT ON COLUMN core.api_appointments.start_at IS 'Meeting start (UTC instant).';
+COMMENT ON COLUMN core.api_appointments.end_at IS 'Meeting end (UTC instant).';
+COMMENT ON COLUMN core.api_appointments.created_at IS 'When the booking was made (createdAt, UTC instant).';
+COMMENT ON COLUMN core.api_appointments.updated_at IS 'Last change at meetergo as the API reported it (updatedAt, UTC instant).';
+COMMENT ON COLUMN core.api_appointments.status IS 'cancelled when isCancelled is true or cancel.actionAt is set, else confirmed (the API has no status string).';
+COMMENT ON COLUMN core.api_appointments.cancelled_at IS 'When it was cancelled: cancel.actionAt, else updatedAt when only isCancelled is set (UTC instant). NULL when confirmed.';
+COMMENT ON COLUMN core.api_appointments.rescheduled_at IS 'When it was last rescheduled (rescheduledAt, UTC instant).';
+COMMENT ON COLUMN core.api_appointments.reschedule_count IS 'How often it was rescheduled (rescheduleCount, 0 when absent).';
+COMMENT ON COLUMN core.api_appointments.attendee_count IS 'Number of attendees (length of attendees[]).';
+COMMENT ON COLUMN core.api_appointments.channel IS 'Meeting location channel (meetingInfo.channel: zoom, google, phone, ...). Not the booking source.';
+COMMENT ON COLUMN core.api_appointments.state_as_of IS 'Source time this state is current as of: updatedAt, else the latest of createdAt, cancel.actionAt and rescheduledAt (UTC instant). Webhook events later than this are not reflected in the read.';
+COMMENT ON COLUMN core.api_appointments.first_read_at IS 'When the pipeline first read the appointment from the API (UTC instant).';
+COMMENT ON COLUMN core.api_appointments.last_read_at IS 'When the pipeline last read the appointment from the API (UTC instant).';
+COMMENT ON COLUMN core.api_appointments.deleted_at IS 'When the appointment was first found missing from the API (UTC instant); NULL while listed.';

@@ -1,0 +1,64 @@
+"""Opening the working DuckDB file: one writer, schema ensured, a clear error on a held lock."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from meetergo_pipeline.sql import load_sql
+
+DEFAULT_DUCKDB_PATH = "data/meetergo.duckdb"
+
+
+class WarehouseLockedError(RuntimeError):
+    """Another process holds the working DuckDB file (DuckDB allows one writer)."""
+
+
+def connect_writer(
+    path: str | Path,
+    *,
+    attempts: int = 8,
+    first_wait_s: float = 0.25,
+    sleep: Callable[[float], None] = time.sleep,
+) -> duckdb.DuckDBPyConnection:
+    """Open the working file for writing, retrying a held lock with bounded backoff.
+
+    DuckDB's own lock message names the holder's PID; we keep it and add what to do.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wait = first_wait_s
+    for attempt in range(1, attempts + 1):
+        try:
+            con = duckdb.connect(str(path))
+        except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise
+            if attempt == attempts:
+                raise WarehouseLockedError(
+                    f"{path} is locked by another process: {exc}. Analysts should query the "
+                    "published snapshot (MEETERGO_SNAPSHOT_PATH), not the working file."
+                ) from None
+            sleep(wait)
+            wait = min(wait * 2, 5.0)
+            continue
+        ensure_raw_schema(con)
+        return con
+    raise AssertionError("unreachable")
+
+
+@contextmanager
+def writer(path: str | Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = connect_writer(path)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(load_sql("raw/schema.sql"))

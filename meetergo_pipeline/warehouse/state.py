@@ -1,0 +1,35 @@
+"""Sync state in `raw.sync_state`, written inside the caller's transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import duckdb
+
+from meetergo_pipeline.client.models import parse_utc
+
+
+class SyncState:
+    """High-water marks and last-run times, keyed like `appointments_hwm/<user id>`."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    def get_time(self, key: str) -> datetime | None:
+        row = self.con.execute(
+            "SELECT value FROM raw.sync_state WHERE state_key = ?", [key]
+        ).fetchone()
+        return parse_utc(row[0]) if row else None
+
+    def all_times(self, prefix: str) -> dict[str, datetime]:
+        rows = self.con.execute(
+            "SELECT state_key, value FROM raw.sync_state WHERE starts_with(state_key, ?)",
+            [prefix],
+        ).fetchall()
+        return {key.removeprefix(prefix): parse_utc(value) for key, value in rows}  # type: ignore[misc]
+
+    def set_time(self, key: str, value: datetime, now: datetime) -> None:
+        self.con.execute(
+            "INSERT OR REPLACE INTO raw.sync_state VALUES (?, ?, ?)",
+            [key, value.isoformat(), now],
+        )

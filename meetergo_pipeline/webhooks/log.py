@@ -1,0 +1,185 @@
+"""The webhook log on disk: day-rotated JSONL files, appended and fsync'd before any 2xx.
+
+Layout under ``log_dir``::
+
+    events-YYYY-MM-DD.jsonl            one delivery per line: {"received_at": ..., "body": {...}}
+    quarantine/quarantine-YYYY-MM-DD.jsonl   rejected bytes: {"received_at", "reason", ...}
+
+Days are UTC days. One receiver process owns a log dir; other producers drop their own files
+beside ours (see ``ingest.py``), they never append to ours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+QUARANTINE_DIR = "quarantine"
+_MAX_OPEN_FILES = 4
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def event_log_path(log_dir: Path, at: datetime) -> Path:
+    return log_dir / f"events-{at:%Y-%m-%d}.jsonl"
+
+
+def quarantine_path(log_dir: Path, at: datetime) -> Path:
+    return log_dir / QUARANTINE_DIR / f"quarantine-{at:%Y-%m-%d}.jsonl"
+
+
+def delivery_line(received_at: datetime, body: bytes) -> bytes:
+    """One log line wrapping ``body`` (already validated JSON object text, no newlines)."""
+    stamp = received_at.isoformat(timespec="microseconds")
+    return b'{"received_at":"' + stamp.encode() + b'","body":' + body + b"}\n"
+
+
+def quarantine_line(received_at: datetime, reason: str, raw: bytes, **context: object) -> bytes:
+    """A quarantine record; the raw bytes travel base64-encoded so any bytes survive."""
+    record = {
+        "received_at": received_at.isoformat(timespec="microseconds"),
+        "reason": reason,
+        **context,
+        "size": len(raw),
+        "raw_base64": base64.b64encode(raw).decode("ascii"),
+    }
+    return json.dumps(record, separators=(",", ":")).encode() + b"\n"
+
+
+def append_durably(path: Path, lines: list[bytes]) -> None:
+    """Blocking append + fsync, for callers outside the receiver's event loop (ingest)."""
+    writer = _FileAppender()
+    try:
+        writer.append(path, b"".join(lines))
+    finally:
+        writer.close()
+
+
+@dataclass
+class _Pending:
+    path: Path
+    data: bytes
+    done: asyncio.Future[None]
+
+
+class EventLog:
+    """Group-commit appender: concurrent ``append`` calls share one write + fsync per file.
+
+    While one batch is being written and fsync'd in a worker thread, new lines queue up; the
+    next batch takes all of them. ``append`` returns only after its bytes are on disk and
+    raises ``OSError`` if they could not be made durable.
+    """
+
+    def __init__(self) -> None:
+        self._pending: list[_Pending] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self._appender = _FileAppender()
+
+    async def append(self, path: Path, data: bytes) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Pending(path, data, done))
+        if self._flusher is None:
+            self._flusher = asyncio.create_task(self._flush_until_idle())
+        await done
+
+    async def aclose(self) -> None:
+        if self._flusher is not None:
+            await self._flusher
+        self._appender.close()
+
+    async def _flush_until_idle(self) -> None:
+        try:
+            while self._pending:
+                batch, self._pending = self._pending, []
+                try:
+                    errors = await asyncio.to_thread(self._write_batch, batch)
+                except Exception as exc:  # never leave a waiter hanging
+                    errors = {item.path: OSError(f"webhook log write failed: {exc!r}") for item in batch}
+                for item in batch:
+                    if item.done.done():
+                        continue
+                    error = errors.get(item.path)
+                    if error is None:
+                        item.done.set_result(None)
+                    else:
+                        item.done.set_exception(error)
+        finally:
+            self._flusher = None
+
+    def _write_batch(self, batch: list[_Pending]) -> dict[Path, OSError | None]:
+        by_path: dict[Path, list[bytes]] = {}
+        for item in batch:
+            by_path.setdefault(item.path, []).append(item.data)
+        errors: dict[Path, OSError | None] = {}
+        for path, chunks in by_path.items():
+            try:
+                self._appender.append(path, b"".join(chunks))
+                errors[path] = None
+            except OSError as exc:
+                errors[path] = exc
+        return errors
+
+
+@dataclass
+class _FileAppender:
+    """Keeps a few append-mode descriptors open; used by one thread at a time."""
+
+    _fds: dict[Path, int] = field(default_factory=dict)
+
+    def append(self, path: Path, data: bytes) -> None:
+        try:
+            fd = self._fds.get(path)
+            if fd is None:
+                fd = self._open(path)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        except OSError:
+            # A failed write may have left a partial line; drop the descriptor so the next
+            # open starts a fresh line (see _open) instead of gluing onto the fragment.
+            self._close(path)
+            raise
+
+    def close(self) -> None:
+        for path in list(self._fds):
+            self._close(path)
+
+    def _open(self, path: Path) -> int:
+        if len(self._fds) >= _MAX_OPEN_FILES:
+            self._close(next(iter(self._fds)))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        created = not path.exists()
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+        self._fds[path] = fd
+        if created:
+            _fsync_dir(path.parent)
+        elif not _ends_with_newline(fd):
+            os.write(fd, b"\n")
+        return fd
+
+    def _close(self, path: Path) -> None:
+        fd = self._fds.pop(path, None)
+        if fd is not None:
+            os.close(fd)
+
+
+def _ends_with_newline(fd: int) -> bool:
+    size = os.fstat(fd).st_size
+    return size == 0 or os.pread(fd, 1, size - 1) == b"\n"
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a new file's directory entry durable too, not only its contents."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,221 @@
+"""The Dagster sync job against the simulator: ground truth, reruns, increments, crashes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+from dagster import DagsterInstance
+
+from meetergo_pipeline.client.models import Appointment
+from meetergo_pipeline.definitions import build_definitions
+from meetergo_pipeline.defs.jobs import SYNC_JOB, sync_config
+from meetergo_pipeline_tests.conftest import PipelineEnv
+
+PAGED = "/v4/appointment/paginated"
+
+
+def run_sync(mode: str = "incremental"):
+    job = build_definitions().resolve_job_def(SYNC_JOB)
+    return job.execute_in_process(
+        run_config=sync_config(mode), instance=DagsterInstance.ephemeral(), raise_on_error=False
+    )
+
+
+def query(path: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def table_checksums(path: Path) -> dict[str, tuple]:
+    tables = [
+        "core.users",
+        "core.meeting_types",
+        "core.appointments",
+        "analytics.booking_volume_daily",
+        "analytics.usage_billing_monthly",
+    ]
+    return {
+        table: query(path, f"SELECT count(*), bit_xor(hash(COLUMNS(*))) FROM {table}")[0]
+        for table in tables
+    }
+
+
+def test_full_sync_matches_the_simulators_ground_truth(pipeline_env: PipelineEnv) -> None:
+    result = run_sync("full")
+    assert result.success
+    truth = pipeline_env.sim.tenant.truth()
+    snapshot = pipeline_env.snapshot_path
+    assert query(snapshot, "SELECT count(*) FROM core.users")[0][0] == truth.user_count
+    assert query(snapshot, "SELECT count(*) FROM core.meeting_types")[0][0] == (
+        truth.meeting_type_count
+    )
+    rows = query(
+        snapshot,
+        "SELECT appointment_id, status, host_user_id, start_at, attendee_count "
+        "FROM core.appointments",
+    )
+    assert len(rows) == truth.appointment_count
+    expected = {}
+    for payload in pipeline_env.sim.tenant.appointments.values():
+        appointment = Appointment.model_validate(payload)
+        expected[appointment.id] = (
+            appointment.status,
+            appointment.host_user_id,
+            appointment.start,
+            len(appointment.attendees),
+        )
+    assert {row[0]: tuple(row[1:]) for row in rows} == expected
+    cancelled = sum(1 for row in rows if row[1] == "cancelled")
+    assert cancelled == truth.cancelled_count
+    checks = result.get_asset_check_evaluations()
+    blocking = {c.check_name: c.passed for c in checks if c.check_name.startswith("unique")}
+    assert blocking and all(blocking.values())
+
+
+def test_rerun_changes_nothing(pipeline_env: PipelineEnv) -> None:
+    assert run_sync("full").success
+    before = table_checksums(pipeline_env.snapshot_path)
+    assert run_sync("full").success
+    assert table_checksums(pipeline_env.snapshot_path) == before
+    assert query(
+        pipeline_env.duckdb_path,
+        "SELECT count(*) = count(DISTINCT appointment_id) FROM raw.appointments",
+    ) == [(True,)]
+
+
+def test_new_bookings_are_picked_up_incrementally_with_few_requests(
+    pipeline_env: PipelineEnv,
+) -> None:
+    sim = pipeline_env.sim
+    sim.stats.reset()
+    assert run_sync("full").success
+    full_requests = sim.stats.total
+    assert run_sync("incremental").success  # nothing new: no re-scan is due after a sweep
+    new_ids = sim.tenant.add_random_bookings(7)
+    sim.stats.reset()
+    assert run_sync("incremental").success
+    incremental_requests = sim.stats.total
+    ids = {
+        row[0]
+        for row in query(pipeline_env.snapshot_path, "SELECT appointment_id FROM core.appointments")
+    }
+    assert set(new_ids) <= ids
+    assert len(ids) == sim.tenant.truth().appointment_count
+    assert incremental_requests <= 2 * 5 + 1  # users + one createdAt-descending page per user
+    assert incremental_requests * 4 < full_requests
+    (spent,) = query(
+        pipeline_env.duckdb_path,
+        "SELECT requests_spent FROM raw.sync_runs ORDER BY finished_at DESC LIMIT 1",
+    )[0]
+    assert spent == incremental_requests
+
+
+def test_failure_mid_sync_leaves_a_consistent_warehouse(
+    pipeline_env: PipelineEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sim = pipeline_env.sim
+    assert run_sync("full").success
+    clean = table_checksums(pipeline_env.snapshot_path)
+    sim.tenant.add_random_bookings(40)
+    users = [user["id"] for user in sim.tenant.users]
+    sim.faults.add(
+        method="GET",
+        path=PAGED,
+        query={"page": "1"},
+        times=1000,
+        status=400,
+        body={"statusCode": 400, "message": "injected", "error": "Bad Request"},
+    )
+    hwm_before = query(
+        pipeline_env.duckdb_path, "SELECT state_key, value FROM raw.sync_state ORDER BY 1"
+    )
+    failed = run_sync("full")
+    assert not failed.success
+    # The published snapshot is untouched by the failed run.
+    assert table_checksums(pipeline_env.snapshot_path) == clean
+    # State never ran ahead of data: every high-water mark is backed by a stored booking.
+    orphan_marks = query(
+        pipeline_env.duckdb_path,
+        """
+        SELECT count(*) FROM raw.sync_state s
+        WHERE starts_with(s.state_key, 'appointments_hwm/')
+          AND NOT EXISTS (SELECT 1 FROM raw.appointments a
+                          WHERE a.created_at = CAST(s.value AS TIMESTAMPTZ))
+        """,
+    )
+    assert orphan_marks == [(0,)]
+    assert query(pipeline_env.duckdb_path, "SELECT count(*) FROM raw.sync_runs")[0][0] == 1
+    assert hwm_before  # the first run left marks
+    sim.faults.clear()
+    assert run_sync("full").success
+    recovered = table_checksums(pipeline_env.snapshot_path)
+    # A fresh warehouse synced from scratch gives exactly the same tables.
+    fresh = pipeline_env.root / "fresh"
+    fresh.mkdir()
+    import os
+
+    os.environ["MEETERGO_DUCKDB_PATH"] = str(fresh / "w.duckdb")
+    os.environ["MEETERGO_SNAPSHOT_PATH"] = str(fresh / "s.duckdb")
+    assert run_sync("full").success
+    assert table_checksums(fresh / "s.duckdb") == recovered
+    assert len(users) == sim.tenant.truth().user_count
+
+
+def test_vanished_appointments_get_deleted_at(pipeline_env: PipelineEnv) -> None:
+    sim = pipeline_env.sim
+    assert run_sync("full").success
+    gone = next(iter(sim.tenant.appointments))
+    sim.tenant.delete_appointment(gone)
+    assert run_sync("incremental").success
+    assert query(
+        pipeline_env.snapshot_path,
+        f"SELECT deleted_at FROM core.appointments WHERE appointment_id = '{gone}'",
+    ) == [(None,)]
+    assert run_sync("full").success
+    rows = query(
+        pipeline_env.snapshot_path,
+        f"SELECT deleted_at IS NOT NULL FROM core.appointments WHERE appointment_id = '{gone}'",
+    )
+    assert rows == [(True,)]
+    raw = query(
+        pipeline_env.duckdb_path,
+        f"SELECT count(*) FROM raw.appointments WHERE appointment_id = '{gone}'",
+    )
+    assert raw == [(1,)]
+
+
+def test_analyst_connection_keeps_working_during_a_sync(pipeline_env: PipelineEnv) -> None:
+    sim = pipeline_env.sim
+    assert run_sync("full").success
+    analyst = duckdb.connect(str(pipeline_env.snapshot_path), read_only=True)
+    try:
+        (before,) = analyst.execute("SELECT count(*) FROM core.appointments").fetchone()
+        new_ids = sim.tenant.add_random_bookings(5)
+        assert run_sync("incremental").success
+        # The open session keeps its consistent (old) snapshot ...
+        assert analyst.execute("SELECT count(*) FROM core.appointments").fetchone() == (before,)
+    finally:
+        analyst.close()
+    # ... and a new connection sees the new one.
+    (after,) = query(pipeline_env.snapshot_path, "SELECT count(*) FROM core.appointments")[0]
+    assert after == before + len(new_ids)
+
+
+def test_missing_api_key_fails_naming_the_variable(
+    pipeline_env: PipelineEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("MEETERGO_API_KEY")
+    result = run_sync("full")
+    assert not result.success
+    assert pipeline_env.sim.stats.total == 0
+
+
+def test_bad_numeric_setting_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MEETERGO_SYNC_LOOKBACK_DAYS", "a week")
+    with pytest.raises(ValueError, match="MEETERGO_SYNC_LOOKBACK_DAYS"):
+        build_definitions()
