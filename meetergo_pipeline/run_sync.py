@@ -49,12 +49,7 @@ def _instance() -> DagsterInstance:
 
 def _print_summary(result: ExecuteInProcessResult, elapsed: float) -> None:
     out = sys.stdout
-    failed_checks = [
-        event.event_specific_data.asset_check_evaluation  # type: ignore[union-attr]
-        for event in result.all_events
-        if event.event_type == DagsterEventType.ASSET_CHECK_EVALUATION
-        and not event.event_specific_data.asset_check_evaluation.passed  # type: ignore[union-attr]
-    ]
+    failed_checks = [check for check in result.get_asset_check_evaluations() if not check.passed]
     print(f"\nsync {'succeeded' if result.success else 'FAILED'} in {elapsed:.1f} s", file=out)
     for check in failed_checks:
         print(

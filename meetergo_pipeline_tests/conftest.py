@@ -52,7 +52,10 @@ def small_simulator() -> Iterator[SimulatorServer]:
 def pipeline_env(
     small_simulator: SimulatorServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> PipelineEnv:
-    env = PipelineEnv(small_simulator, tmp_path)
+    return use_pipeline_env(PipelineEnv(small_simulator, tmp_path), monkeypatch)
+
+
+def use_pipeline_env(env: PipelineEnv, monkeypatch: pytest.MonkeyPatch) -> PipelineEnv:
     for name, value in env.variables().items():
         monkeypatch.setenv(name, value)
     return env

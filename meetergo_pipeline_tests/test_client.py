@@ -350,7 +350,7 @@ def test_repeated_page_is_re_read(sim: SimulatorServer) -> None:
 
 def test_persistently_repeated_page_fails(sim: SimulatorServer) -> None:
     user_id = busiest_user(sim)
-    sim.faults.repeat_page(PAGED, page=2, times=5)
+    sim.faults.repeat_page(PAGED, page=1, times=5)
     with make_client(sim) as client, pytest.raises(MeetergoPaginationError):
         read_all_appointment_ids(client, user_id)
 
@@ -366,7 +366,7 @@ def test_rows_shifting_during_paging_are_neither_lost_nor_duplicated(
         for hour in (9, 11):
             created = sim.tenant.create_booking(
                 meeting_type_id=meeting_type["id"],
-                start=f"2031-05-0{len(new_ids) + 1}T{hour}:00:00Z",
+                start=f"2031-05-0{len(new_ids) + 1}T{hour:02d}:00:00Z",
                 host_ids=[user_id],
                 attendee={"email": "x@example.com", "firstname": "Jürgen", "lastname": "Ø"},
             )
@@ -438,7 +438,7 @@ def test_budget_is_shared_between_processes(tmp_path) -> None:
 
 def test_budgeted_read_meets_no_429_under_the_simulated_limit() -> None:
     config = SimulatorConfig(
-        seed=3, users=4, appointments=400, rate_limit_per_minute=1200, rate_limit_burst=20
+        seed=3, users=4, appointments=1500, rate_limit_per_minute=1200, rate_limit_burst=20
     )
     with SimulatorServer(config, port=0) as limited:
         budget = RateBudget(1200 * 0.9, 20 * 0.9)
@@ -449,6 +449,7 @@ def test_budgeted_read_meets_no_429_under_the_simulated_limit() -> None:
         assert sum(page is None for _user, page in rows) == len(user_ids)
         assert limited.stats.status_counts.get(429, 0) == 0
         assert client.http.requests_sent == limited.stats.total > 20
+        assert limited.stats.max_in_window(1.0) <= 1200 / 60 + 20
 
 
 def test_unbudgeted_burst_does_hit_the_simulated_limit() -> None:

@@ -6,12 +6,13 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dagster import DagsterInstance
+from dagster import DagsterInstance, DagsterInvalidConfigError
 
 from meetergo_pipeline.client.models import Appointment
 from meetergo_pipeline.definitions import build_definitions
 from meetergo_pipeline.defs.jobs import SYNC_JOB, sync_config
-from meetergo_pipeline_tests.conftest import PipelineEnv
+from meetergo_pipeline.simulator import SimulatorConfig, SimulatorServer
+from meetergo_pipeline_tests.conftest import PipelineEnv, use_pipeline_env
 
 PAGED = "/v4/appointment/paginated"
 
@@ -89,8 +90,15 @@ def test_rerun_changes_nothing(pipeline_env: PipelineEnv) -> None:
 
 
 def test_new_bookings_are_picked_up_incrementally_with_few_requests(
-    pipeline_env: PipelineEnv,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    config = SimulatorConfig(seed=5, users=5, appointments=4000, rate_limit_enabled=False)
+    with SimulatorServer(config, port=0) as sim:
+        pipeline_env = use_pipeline_env(PipelineEnv(sim, tmp_path), monkeypatch)
+        check_incremental_sync(pipeline_env)
+
+
+def check_incremental_sync(pipeline_env: PipelineEnv) -> None:
     sim = pipeline_env.sim
     sim.stats.reset()
     assert run_sync("full").success
@@ -210,8 +218,25 @@ def test_missing_api_key_fails_naming_the_variable(
     pipeline_env: PipelineEnv, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("MEETERGO_API_KEY")
+    with pytest.raises(DagsterInvalidConfigError, match="MEETERGO_API_KEY"):
+        run_sync("full")
+    assert pipeline_env.sim.stats.total == 0
+
+
+def test_malformed_api_key_fails_before_any_request(
+    pipeline_env: PipelineEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MEETERGO_API_KEY", "ak_live:not-a-key")
     result = run_sync("full")
     assert not result.success
+    errors = [
+        event.event_specific_data.error.message
+        for event in result.all_events
+        if getattr(event.event_specific_data, "error", None) is not None
+    ]
+    message = "\n".join(errors)
+    assert "MEETERGO_API_KEY is not a meetergo credential" in message
+    assert "not-a-key" not in message
     assert pipeline_env.sim.stats.total == 0
 
 

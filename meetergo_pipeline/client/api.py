@@ -6,7 +6,7 @@ import contextlib
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -149,27 +149,31 @@ class MeetergoClient:
         cancelled = threading.Event()
 
         def pump(user_id: str) -> None:
-            for page in fetch(user_id):
-                if cancelled.is_set():
-                    return
-                pages.put((user_id, page))
+            try:
+                for page in fetch(user_id):
+                    if cancelled.is_set():
+                        return
+                    pages.put((user_id, page))
+            except BaseException as exc:  # handed to the consumer, which re-raises it
+                pages.put(exc)
+                return
             pages.put((user_id, None))
 
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="meetergo") as pool:
             futures = [pool.submit(pump, user_id) for user_id in user_ids]
-            for future in futures:
-                future.add_done_callback(pages.put)
             remaining = len(futures)
             try:
                 while remaining:
                     item = pages.get()
-                    if isinstance(item, Future):
+                    if isinstance(item, BaseException):
+                        raise item
+                    if item[1] is None:
                         remaining -= 1
-                        item.result()  # re-raise a worker's error at once
-                        continue
                     yield item
             finally:
                 cancelled.set()
+                for future in futures:
+                    future.cancel()
                 while not all(f.done() for f in futures):
                     with contextlib.suppress(queue.Empty):
                         pages.get(timeout=0.05)

@@ -5,8 +5,6 @@ that tag proceed at a time, so the warehouse never has two writers (a scheduled 
 webhook-triggered rebuild queue behind each other instead of failing on DuckDB's lock).
 """
 
-from __future__ import annotations
-
 from pathlib import Path
 
 from dagster import (

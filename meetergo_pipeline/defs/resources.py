@@ -1,9 +1,10 @@
 """Dagster resources: the meetergo API, the DuckDB warehouse and the pipeline's settings."""
 
-from __future__ import annotations
-
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import duckdb
 from dagster import ConfigurableResource, InitResourceContext
 from dagster_duckdb import DuckDBResource
 from pydantic import PrivateAttr
@@ -16,6 +17,7 @@ from meetergo_pipeline.client import (
     connect,
 )
 from meetergo_pipeline.transform import TransformSettings
+from meetergo_pipeline.warehouse.connection import connect_writer
 from meetergo_pipeline.warehouse.publish import DEFAULT_SNAPSHOT_PATH
 from meetergo_pipeline.warehouse.sync import SyncPolicy
 
@@ -49,6 +51,18 @@ class MeetergoWarehouse(DuckDBResource):
     """The working DuckDB file (single writer) and where its read-only snapshot is published."""
 
     snapshot_path: str = DEFAULT_SNAPSHOT_PATH
+
+    @contextmanager
+    def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A write connection with the raw schema ensured, closed (rolled back) even on error.
+
+        A held lock is retried with bounded backoff, then reported with the holder's PID.
+        """
+        con = connect_writer(self.database)
+        try:
+            yield con
+        finally:
+            con.close()
 
 
 class SyncSettings(ConfigurableResource):

@@ -1,8 +1,8 @@
 """A faithful stand-in for the meetergo Platform API (see /work/shared/meetergo-api.md).
 
-    from meetergo_pipeline.simulator import SimulatorConfig, SimulatorServer
-    with SimulatorServer(SimulatorConfig(seed=42)) as sim:
-        ...  # sim.base_url, sim.api_key, sim.tenant.truth(), sim.faults, sim.stats
+from meetergo_pipeline.simulator import SimulatorConfig, SimulatorServer
+with SimulatorServer(SimulatorConfig(seed=42)) as sim:
+    ...  # sim.base_url, sim.api_key, sim.tenant.truth(), sim.faults, sim.stats
 """
 
 from meetergo_pipeline.simulator.app import SimulatorApp, create_app

@@ -92,8 +92,12 @@ class SimulatorApp(Starlette):
                 self.stats.record(request.record(NO_RESPONSE))
 
     async def _handle(
-        self, request: _RequestFacts, scope: Scope, receivers: tuple[Receive, Receive],
-        send: Send, raw_send: Send,
+        self,
+        request: _RequestFacts,
+        scope: Scope,
+        receivers: tuple[Receive, Receive],
+        send: Send,
+        raw_send: Send,
     ) -> None:
         receive, raw_receive = receivers
         callbacks, fault = self.faults.take(request.method, request.path, request.query)
@@ -243,5 +247,3 @@ async def _send_truncated(serve: Any, scope: Scope, receive: Receive, send: Send
     headers.append((b"content-length", str(len(cut)).encode()))
     await send({"type": "http.response.start", "status": start["status"], "headers": headers})
     await send({"type": "http.response.body", "body": cut})
-
-

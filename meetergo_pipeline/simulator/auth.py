@@ -17,17 +17,17 @@ if TYPE_CHECKING:
     from meetergo_pipeline.simulator.tenant import Tenant
 
 USER_HEADER = "x-meetergo-api-user-id"
-MISSING_USER_HEADER = (
-    f"Missing required header '{USER_HEADER}' for API key authentication"
-)
+MISSING_USER_HEADER = f"Missing required header '{USER_HEADER}' for API key authentication"
 # (method, route template) pairs that need no user header with an API key.
-OWNER_DEFAULT_ROUTES = frozenset({
-    ("GET", "/v4/user/me"),
-    ("POST", "/v4/user"),
-    ("GET", "/webhooks"),
-    ("POST", "/webhooks"),
-    ("DELETE", "/webhooks/{webhook_id}"),
-})
+OWNER_DEFAULT_ROUTES = frozenset(
+    {
+        ("GET", "/v4/user/me"),
+        ("POST", "/v4/user"),
+        ("GET", "/webhooks"),
+        ("POST", "/webhooks"),
+        ("DELETE", "/webhooks/{webhook_id}"),
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -67,12 +67,12 @@ def acting_user(
     if principal.kind == "personal_token":
         if header_user_id is not None and header_user_id != principal.user_id:
             raise TenantError(403, "A personal access token cannot act on behalf of another user")
-        return tenant.users[principal.user_id]
+        return tenant.users_by_id[principal.user_id]
     if header_user_id is None:
         if (method, route) in OWNER_DEFAULT_ROUTES:
-            return tenant.users[tenant.owner_id]
+            return tenant.users_by_id[tenant.owner_id]
         raise TenantError(400, MISSING_USER_HEADER)
-    user = tenant.users.get(header_user_id)
+    user = tenant.users_by_id.get(header_user_id)
     if user is None:
         raise TenantError(403, f"The user named by {USER_HEADER} is not part of your company")
     return user

@@ -1,7 +1,7 @@
 """`meetergo-pipeline simulate`: serve the simulated API in the foreground until Ctrl-C.
 
 The main CLI calls `add_simulate_parser(subparsers)`; the parsed namespace carries
-`func=run_simulate`. Standalone: `python -m meetergo_pipeline.simulator.cli --port 8765`.
+`handler=run_simulate`. Standalone: `python -m meetergo_pipeline.simulator.cli --port 8765`.
 """
 
 from __future__ import annotations
@@ -22,11 +22,12 @@ def add_simulate_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "simulate",
         help="serve a simulated meetergo API (deterministic tenant) in the foreground",
-        description="Serve a simulated meetergo API. Prints MEETERGO_BASE_URL, MEETERGO_API_KEY "
-        "and MEETERGO_ADMIN_USER_ID as KEY=value lines on stdout; Ctrl-C stops.",
+        description="Serve a simulated meetergo API. Prints MEETERGO_API_BASE_URL, "
+        "MEETERGO_API_KEY, MEETERGO_API_USER_ID (the admin) and MEETERGO_SIM_PERSONAL_TOKEN "
+        "as KEY=value lines on stdout; Ctrl-C stops.",
     )
     add_simulate_arguments(parser)
-    parser.set_defaults(func=run_simulate)
+    parser.set_defaults(handler=run_simulate)
 
 
 def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,24 +37,55 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
     add("--port", type=int, default=8765, help="port; 0 picks a free one (default: %(default)s)")
     add("--seed", type=int, default=defaults.seed, help="tenant seed (default: %(default)s)")
     add("--users", type=int, default=defaults.users, help="users (default: %(default)s)")
-    add("--appointments", type=int, default=defaults.appointments,
-        help="appointments (default: %(default)s)")
+    add(
+        "--appointments",
+        type=int,
+        default=defaults.appointments,
+        help="appointments (default: %(default)s)",
+    )
     add("--no-rate-limit", action="store_true", help="disable the per-key token bucket")
-    add("--rate-limit-per-minute", type=int, default=defaults.rate_limit_per_minute,
-        help="token refill per minute (default: %(default)s)")
-    add("--rate-limit-burst", type=int, default=defaults.rate_limit_burst,
-        help="bucket capacity (default: %(default)s)")
-    add("--error-rate", type=float, default=0.0,
-        help="share of requests answered 500/503 JSON (default: %(default)s)")
-    add("--html-502-rate", type=float, default=0.0,
-        help="share of requests answered 502 with an nginx HTML page (default: %(default)s)")
+    add(
+        "--rate-limit-per-minute",
+        type=int,
+        default=defaults.rate_limit_per_minute,
+        help="token refill per minute (default: %(default)s)",
+    )
+    add(
+        "--rate-limit-burst",
+        type=int,
+        default=defaults.rate_limit_burst,
+        help="bucket capacity (default: %(default)s)",
+    )
+    add(
+        "--error-rate",
+        type=float,
+        default=0.0,
+        help="share of requests answered 500/503 JSON (default: %(default)s)",
+    )
+    add(
+        "--html-502-rate",
+        type=float,
+        default=0.0,
+        help="share of requests answered 502 with an nginx HTML page (default: %(default)s)",
+    )
     add("--latency-ms", type=int, default=0, help="added latency per request (default: 0)")
-    add("--drop-rate", type=float, default=0.0,
-        help="share of connections closed without a response (default: %(default)s)")
-    add("--live", action="store_true",
-        help="keep creating, rescheduling and cancelling bookings, delivering webhooks")
-    add("--live-interval", type=float, default=defaults.live_interval_s,
-        help="seconds between live-mode rounds (default: %(default)s)")
+    add(
+        "--drop-rate",
+        type=float,
+        default=0.0,
+        help="share of connections closed without a response (default: %(default)s)",
+    )
+    add(
+        "--live",
+        action="store_true",
+        help="keep creating, rescheduling and cancelling bookings, delivering webhooks",
+    )
+    add(
+        "--live-interval",
+        type=float,
+        default=defaults.live_interval_s,
+        help="seconds between live-mode rounds (default: %(default)s)",
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
@@ -83,10 +115,9 @@ def run_simulate(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     with SimulatorServer(config_from_args(args), host=args.host, port=args.port) as sim:
-        print(f"MEETERGO_BASE_URL={sim.base_url}")
-        print(f"MEETERGO_API_KEY={sim.api_key}")
-        print(f"MEETERGO_ADMIN_USER_ID={sim.admin_user_id}")
-        print(f"MEETERGO_PERSONAL_TOKEN={sim.personal_token}", flush=True)
+        for name, value in sim.environment().items():
+            print(f"{name}={value}")
+        print(f"MEETERGO_SIM_PERSONAL_TOKEN={sim.personal_token}", flush=True)
         while not stop.wait(0.5):
             pass
     return 0

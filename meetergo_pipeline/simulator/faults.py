@@ -68,15 +68,32 @@ class ScriptedFaults:
         self._faults: list[ScriptedFault] = []
 
     def add(
-        self, path: str, *, method: str | None = "GET", query: dict[str, Any] | None = None,
-        times: int | None = 1, status: int | None = None, headers: dict[str, str] | None = None,
-        body: Any = None, html: bool = False, delay_s: float = 0.0, drop: bool = False,
+        self,
+        path: str,
+        *,
+        method: str | None = "GET",
+        query: dict[str, Any] | None = None,
+        times: int | None = 1,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+        body: Any = None,
+        html: bool = False,
+        delay_s: float = 0.0,
+        drop: bool = False,
         truncate: bool = False,
     ) -> ScriptedFault:
         """Arm a fault for the next `times` matching requests (None: until cleared)."""
         fault = ScriptedFault(
-            path=path, method=method, query=_stringify(query), times=times, status=status,
-            headers=dict(headers or {}), body=body, html=html, delay_s=delay_s, drop=drop,
+            path=path,
+            method=method,
+            query=_stringify(query),
+            times=times,
+            status=status,
+            headers=dict(headers or {}),
+            body=body,
+            html=html,
+            delay_s=delay_s,
+            drop=drop,
             truncate=truncate,
         )
         return self._arm(fault)
@@ -90,8 +107,12 @@ class ScriptedFaults:
         return self._arm(fault)
 
     def on_request(
-        self, path: str, query: dict[str, Any] | None, callback: Callable[[], None],
-        times: int | None = 1, method: str | None = "GET",
+        self,
+        path: str,
+        query: dict[str, Any] | None,
+        callback: Callable[[], None],
+        times: int | None = 1,
+        method: str | None = "GET",
     ) -> ScriptedFault:
         """Run `callback` before serving matching requests (e.g. insert rows mid-pagination)."""
         fault = ScriptedFault(

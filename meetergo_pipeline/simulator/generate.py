@@ -65,9 +65,7 @@ def new_uuid(rng: random.Random) -> str:
     bits = (bits & ~(0xF000 << 64)) | (0x4000 << 64)
     bits = (bits & ~(0xC000 << 48)) | (0x8000 << 48)
     hex_text = f"{bits:032x}"
-    return "-".join(
-        (hex_text[:8], hex_text[8:12], hex_text[12:16], hex_text[16:20], hex_text[20:])
-    )
+    return "-".join((hex_text[:8], hex_text[8:12], hex_text[12:16], hex_text[16:20], hex_text[20:]))
 
 
 def random_token(rng: random.Random, length: int) -> str:
@@ -111,8 +109,15 @@ def generate_tenant(
 
 
 def build_user(
-    rng: random.Random, company_id: str, given: str, family: str, email: str, timezone: str,
-    user_type: str, created_ts: float, is_admin: bool = False,
+    rng: random.Random,
+    company_id: str,
+    given: str,
+    family: str,
+    email: str,
+    timezone: str,
+    user_type: str,
+    created_ts: float,
+    is_admin: bool = False,
 ) -> dict[str, Any]:
     name_part = f"{names.ascii_slug(given) or 'user'}-{names.ascii_slug(family) or 'x'}"
     slug = f"{name_part}-{rng.randrange(10**4)}"
@@ -142,8 +147,13 @@ def build_user(
 
 
 def build_meeting_type(
-    rng: random.Random, user: dict[str, Any], name: str, duration: int, spots: int,
-    queue_id: str | None, created_ts: float,
+    rng: random.Random,
+    user: dict[str, Any],
+    name: str,
+    duration: int,
+    spots: int,
+    queue_id: str | None,
+    created_ts: float,
 ) -> dict[str, Any]:
     slug = f"{names.ascii_slug(name) or 'meeting'}-{duration}"
     return {
@@ -224,8 +234,15 @@ def _user(rng: random.Random, company_id: str, index: int, anchor: float) -> dic
     domain = "api.example-gmbh.de" if user_type == "api-platform" else "example-gmbh.de"
     age_days = 900 if index == 0 else rng.uniform(HISTORY_DAYS + 20, 880)
     return build_user(
-        rng, company_id, given, family, f"{local}@{domain}", rng.choice(names.TIMEZONES),
-        user_type, anchor - age_days * DAY_S, is_admin=index == 0,
+        rng,
+        company_id,
+        given,
+        family,
+        f"{local}@{domain}",
+        rng.choice(names.TIMEZONES),
+        user_type,
+        anchor - age_days * DAY_S,
+        is_admin=index == 0,
     )
 
 
@@ -265,8 +282,11 @@ class AppointmentFactory:
     """
 
     def __init__(
-        self, rng: random.Random, users: list[dict[str, Any]],
-        types_by_user: dict[str, list[dict[str, Any]]], anchor: float,
+        self,
+        rng: random.Random,
+        users: list[dict[str, Any]],
+        types_by_user: dict[str, list[dict[str, Any]]],
+        anchor: float,
     ) -> None:
         self.rng = rng
         self.users = list(users)

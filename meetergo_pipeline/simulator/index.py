@@ -38,7 +38,9 @@ class AppointmentIndex:
     """Host → appointment ids, with lazily built sorted views. Callers hold the tenant lock."""
 
     def __init__(
-        self, start_ts: dict[str, float], created_ts: dict[str, float],
+        self,
+        start_ts: dict[str, float],
+        created_ts: dict[str, float],
         meeting_type_of: dict[str, str],
     ) -> None:
         self._start_ts = start_ts
@@ -83,7 +85,8 @@ class AppointmentIndex:
         if query.sort_by == SORT_BY_START:
             low = 0 if query.start_from is None else bisect_left(view.start_keys, query.start_from)
             high = (
-                len(view.start_keys) if query.start_to is None
+                len(view.start_keys)
+                if query.start_to is None
                 else bisect_right(view.start_keys, query.start_to)
             )
             ids = view.by_start[low:high]

@@ -21,7 +21,11 @@ class Checker:
         self.problems: list[str] = []
 
     def integer(
-        self, source: Mapping[str, Any], name: str, minimum: int, maximum: int | None = None,
+        self,
+        source: Mapping[str, Any],
+        name: str,
+        minimum: int,
+        maximum: int | None = None,
         default: int | None = None,
     ) -> int:
         raw = source.get(name)

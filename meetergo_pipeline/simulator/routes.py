@@ -53,7 +53,7 @@ async def list_users(request: Request) -> Response:
         raise validation_error(check.problems)
     tenant = tenant_of(request)
     with tenant.lock:
-        users = [u for u in tenant.users.values() if user_type in (None, u["userType"])]
+        users = [u for u in tenant.users_by_id.values() if user_type in (None, u["userType"])]
     page = users[offset : offset + limit]
     return json_response({"users": page, "total": len(users), "count": len(page), "offset": offset})
 
@@ -74,7 +74,7 @@ async def create_user(request: Request) -> Response:
 async def list_meeting_types(request: Request) -> Response:
     tenant, user_id = tenant_of(request), acting(request)["id"]
     with tenant.lock:
-        types = [m for m in tenant.meeting_types.values() if m["userId"] == user_id]
+        types = [m for m in tenant.meeting_types_by_id.values() if m["userId"] == user_id]
     return json_response(types)
 
 
@@ -98,7 +98,7 @@ async def list_appointments(request: Request) -> Response:
     if target_user_id is not None and target_user_id != user["id"]:
         if not user["isAdmin"]:
             raise TenantError(403, "Only admins can read the appointments of other users")
-        if target_user_id not in tenant.users:
+        if target_user_id not in tenant.users_by_id:
             raise TenantError(404, "User not found")
     ids = tenant.query_appointments(target_user_id or user["id"], query)
     search = (params.get("search") or "").strip().lower()

@@ -29,7 +29,10 @@ class SimulatorServer:
     """
 
     def __init__(
-        self, config: SimulatorConfig | None = None, host: str = "127.0.0.1", port: int = 0,
+        self,
+        config: SimulatorConfig | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
         tenant: Tenant | None = None,
     ) -> None:
         self.config = config or SimulatorConfig()
@@ -71,6 +74,14 @@ class SimulatorServer:
     def admin_user_id(self) -> str:
         return self.tenant.owner_id
 
+    def environment(self) -> dict[str, str]:
+        """The pipeline's settings that point it at this simulator."""
+        return {
+            "MEETERGO_API_BASE_URL": self.base_url,
+            "MEETERGO_API_KEY": self.api_key,
+            "MEETERGO_API_USER_ID": self.admin_user_id,
+        }
+
     def headers(self, user_id: str | None = None) -> dict[str, str]:
         """Authorization (platform key) and the acting-user header (default: the admin)."""
         return {
@@ -79,17 +90,27 @@ class SimulatorServer:
         }
 
     def start(self) -> SimulatorServer:
+        """Serve (again); a restarted server keeps its port, tenant, stats and faults."""
+        if self._thread is not None:
+            return self
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.requested_port))
+        sock.bind((self.host, self.port if self.port is not None else self.requested_port))
         self.port = sock.getsockname()[1]
         uvicorn_config = uvicorn.Config(
-            self.app, http="h11", lifespan="off", log_level="warning", access_log=False,
-            timeout_graceful_shutdown=1, timeout_keep_alive=5,
+            self.app,
+            http="h11",
+            lifespan="off",
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=1,
+            timeout_keep_alive=5,
         )
         self._server = uvicorn.Server(uvicorn_config)
         self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, name="simulator-uvicorn",
+            target=self._server.run,
+            kwargs={"sockets": [sock]},
+            name="simulator-uvicorn",
             daemon=True,
         )
         self._thread.start()
@@ -98,12 +119,15 @@ class SimulatorServer:
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError(f"simulator failed to start on {self.host}:{self.port}")
             time.sleep(0.01)
+        self.webhooks = WebhookDispatcher(self.tenant, self.config)
         self.webhooks.start()
+        self.live = LiveDriver(self.tenant, self.config.live_interval_s, self.config.seed)
         if self.config.live:
             self.live.start()
         return self
 
     def stop(self) -> None:
+        """Stop serving; pending webhook deliveries are dropped. Safe to call twice."""
         self.live.stop()
         if self._server is not None:
             self._server.should_exit = True
@@ -116,7 +140,9 @@ class SimulatorServer:
         return self.start()
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
         self.stop()

@@ -44,11 +44,17 @@ class RequestStats:
             self.status_counts.clear()
             self.log.clear()
 
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """The per-request log (same list as `log`)."""
+        return self.log
+
     def requests_for(self, path: str, **query: str) -> list[RequestRecord]:
         """Logged requests to `path` whose query contains every given key/value."""
         with self._lock:
             return [
-                r for r in self.log
+                r
+                for r in self.log
                 if r.path == path and all(r.query.get(k) == v for k, v in query.items())
             ]
 

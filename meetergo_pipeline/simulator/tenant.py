@@ -24,6 +24,7 @@ from meetergo_pipeline.simulator.generate import (
     DAY_S,
     SLOT_S,
     AppointmentFactory,
+    GeneratedTenant,
     build_meeting_type,
     build_user,
     generate_tenant,
@@ -72,14 +73,24 @@ class Tenant:
             generated = generate_tenant(
                 self.config.seed, self.config.users, self.config.appointments, self.anchor
             )
+            self._load(generated)
+        self._listeners: list[EventListener] = []
+        self._last_now = 0.0
+        self._rng = random.Random(self.config.seed * 7919 + 1)
+        types_by_user: dict[str, list[dict[str, Any]]] = {uid: [] for uid in self.users_by_id}
+        for meeting_type in self.meeting_types_by_id.values():
+            types_by_user[meeting_type["userId"]].append(meeting_type)
+        self._factory = AppointmentFactory(self._rng, self.users, types_by_user, self.anchor)
+
+    def _load(self, generated: GeneratedTenant) -> None:
         self.company_id = generated.company_id
         self.owner_id = generated.owner_id
         self.api_key = generated.api_key
         self.expired_api_key = generated.expired_api_key
         self.personal_token = generated.personal_token
         self.personal_token_user_id = generated.personal_token_user_id
-        self.users: dict[str, dict[str, Any]] = {u["id"]: u for u in generated.users}
-        self.meeting_types: dict[str, dict[str, Any]] = {
+        self.users_by_id: dict[str, dict[str, Any]] = {u["id"]: u for u in generated.users}
+        self.meeting_types_by_id: dict[str, dict[str, Any]] = {
             m["id"]: m for m in generated.meeting_types
         }
         self.connections = generated.connections
@@ -97,24 +108,27 @@ class Tenant:
         self._index = AppointmentIndex(self._start_ts, self._created_ts, self._meeting_type_of)
         for item in generated.appointments:
             self._store(item.body, item.start_ts, item.end_ts, item.created_ts)
-        self._listeners: list[EventListener] = []
-        self._last_now = 0.0
-        self._rng = random.Random(self.config.seed * 7919 + 1)
-        types_by_user: dict[str, list[dict[str, Any]]] = {uid: [] for uid in self.users}
-        for meeting_type in self.meeting_types.values():
-            types_by_user[meeting_type["userId"]].append(meeting_type)
-        self._factory = AppointmentFactory(
-            self._rng, list(self.users.values()), types_by_user, self.anchor
-        )
 
     # ---- reading -------------------------------------------------------------------------
+
+    @property
+    def users(self) -> list[dict[str, Any]]:
+        """Every user, in creation order (a snapshot list; `users_by_id` is the live dict)."""
+        with self.lock:
+            return list(self.users_by_id.values())
+
+    @property
+    def meeting_types(self) -> list[dict[str, Any]]:
+        """Every meeting type (a snapshot list; `meeting_types_by_id` is the live dict)."""
+        with self.lock:
+            return list(self.meeting_types_by_id.values())
 
     def truth(self) -> TenantTruth:
         with self.lock:
             bodies = self.appointments.values()
             return TenantTruth(
-                user_count=len(self.users),
-                meeting_type_count=len(self.meeting_types),
+                user_count=len(self.users_by_id),
+                meeting_type_count=len(self.meeting_types_by_id),
                 appointment_count=len(self.appointments),
                 cancelled_count=sum(1 for a in bodies if is_cancelled(a)),
                 rescheduled_count=sum(1 for a in bodies if a["rescheduleCount"] > 0),
@@ -143,9 +157,10 @@ class Tenant:
             return self._json_bytes(appointment_id)
 
     def appointments_json(self, appointment_ids: list[str]) -> bytes:
-        """`[a,b,...]` built from cached per-appointment bytes."""
+        """`[a,b,...]` from cached per-appointment bytes (ids deleted meanwhile are skipped)."""
         with self.lock:
-            return b"[" + b",".join(self._json_bytes(i) for i in appointment_ids) + b"]"
+            present = (i for i in appointment_ids if i in self.appointments)
+            return b"[" + b",".join(self._json_bytes(i) for i in present) + b"]"
 
     def now(self) -> float:
         """The tenant clock, strictly increasing so new bookings sort after older ones."""
@@ -159,21 +174,27 @@ class Tenant:
 
     def remove_listener(self, listener: EventListener) -> None:
         with self.lock:
-            self._listeners.remove(listener)
+            if listener in self._listeners:
+                self._listeners.remove(listener)
 
     # ---- appointment mutations -----------------------------------------------------------
 
     def create_booking(
-        self, meeting_type_id: str, start: float | str, host_ids: list[str] | None = None,
-        attendee: dict[str, Any] | None = None, *, via_api: bool = True,
+        self,
+        meeting_type_id: str,
+        start: float | str,
+        host_ids: list[str] | None = None,
+        attendee: dict[str, Any] | None = None,
+        *,
+        via_api: bool = True,
     ) -> dict[str, Any]:
         """Book a slot; raises TenantError (404 unknown type/host, 400 slot-occupied)."""
         with self.lock:
-            meeting_type = self.meeting_types.get(meeting_type_id)
+            meeting_type = self.meeting_types_by_id.get(meeting_type_id)
             if meeting_type is None:
                 raise TenantError(404, "Meeting type not found")
             hosts = list(host_ids) if host_ids else [meeting_type["userId"]]
-            unknown = [h for h in hosts if h not in self.users]
+            unknown = [h for h in hosts if h not in self.users_by_id]
             if unknown:
                 raise TenantError(400, [f"hostIds contains an unknown user: {unknown[0]}"])
             start_ts = parse_iso(start) if isinstance(start, str) else float(start)
@@ -188,14 +209,17 @@ class Tenant:
             if attendee is not None:
                 body["attendees"] = [{"id": new_uuid(self._rng), **attendee}]
             self._store(body, start_ts, end_ts, created_ts)
-            main_host = self.users[hosts[0]]
+            main_host = self.users_by_id[hosts[0]]
             if via_api or main_host["userType"] == "api-platform":
                 self._api_created.add(body["id"])
             self._emit("booking_created", body, created_ts)
             return body
 
     def cancel_appointment(
-        self, appointment_id: str, reason: str | None = None, action_source: str = "api",
+        self,
+        appointment_id: str,
+        reason: str | None = None,
+        action_source: str = "api",
         action_by: str | None = None,
     ) -> dict[str, Any]:
         with self.lock:
@@ -247,10 +271,10 @@ class Tenant:
         """Book `count` free future slots now, as customers would (fires booking_created)."""
         created: list[str] = []
         with self.lock:
-            hosts = list(self.users.values())
+            hosts = self.users
             while len(created) < count:
                 host = pick(self._rng, hosts)
-                types = [m for m in self.meeting_types.values() if m["userId"] == host["id"]]
+                types = [m for m in self.meeting_types_by_id.values() if m["userId"] == host["id"]]
                 slots_ahead = int(self._rng.random() * 59 * DAY_S / SLOT_S)
                 start = (self.now() // SLOT_S + 1) * SLOT_S + DAY_S + slots_ahead * SLOT_S
                 try:
@@ -267,24 +291,35 @@ class Tenant:
         with self.lock:
             now = self.now()
             ids = [
-                i for i, body in self.appointments.items()
+                i
+                for i, body in self.appointments.items()
                 if not is_cancelled(body) and (not upcoming_only or self._start_ts[i] > now)
             ]
             return self._rng.sample(ids, min(count, len(ids)))
 
     def start_of(self, appointment_id: str) -> float:
+        """Epoch seconds of the appointment's start."""
         with self.lock:
             return self._start_ts[appointment_id]
+
+    def created_of(self, appointment_id: str) -> float:
+        """Epoch seconds of the appointment's createdAt."""
+        with self.lock:
+            return self._created_ts[appointment_id]
 
     # ---- users and webhooks --------------------------------------------------------------
 
     def create_user(
-        self, email: str, given_name: str, family_name: str, timezone: str,
+        self,
+        email: str,
+        given_name: str,
+        family_name: str,
+        timezone: str,
         user_type: str = "api-platform",
     ) -> dict[str, Any]:
         """POST /v4/user: a user with a default meeting type; fires new_employee."""
         with self.lock:
-            if any(u["email"].lower() == email.lower() for u in self.users.values()):
+            if any(u["email"].lower() == email.lower() for u in self.users_by_id.values()):
                 raise TenantError(409, "User with this email already exists")
             at = self.now()
             user = build_user(
@@ -292,8 +327,8 @@ class Tenant:
             )
             user["updatedAt"] = user["createdAt"]
             meeting_type = build_meeting_type(self._rng, user, "Erstgespräch", 30, 1, None, at)
-            self.users[user["id"]] = user
-            self.meeting_types[meeting_type["id"]] = meeting_type
+            self.users_by_id[user["id"]] = user
+            self.meeting_types_by_id[meeting_type["id"]] = meeting_type
             self.connections[user["id"]] = []
             self._factory.register(user, [meeting_type])
             self._emit_payload("new_employee", {"webhookType": "new_employee", **user}, at)

@@ -77,11 +77,14 @@ def sync_api_to_raw(
     run_id: str | None = None,
     progress: Callable[[str], None] = log.info,
 ) -> SyncReport:
-    """Read the API into raw.users, raw.meeting_types and raw.appointments."""
+    """Read the API into raw.users, raw.meeting_types and raw.appointments.
+
+    `client` should be opened for this run: every request it sent (including resolving the
+    acting user) is recorded as the run's spend in raw.sync_runs.
+    """
     policy = policy or SyncPolicy()
     started = (now or datetime.now(UTC)).astimezone(UTC)
     report = SyncReport(run_id or uuid.uuid4().hex, mode, started)
-    requests_before = client.http.requests_sent
     ensure_raw_schema(con)
     state = SyncState(con)
     writer = RawWriter(con, seen_at=started)
@@ -156,7 +159,7 @@ def sync_api_to_raw(
         state.set_time("last_full_sweep_at", started, started)
     if report.rescanned:
         state.set_time("last_rescan_at", started, started)
-    report.requests_spent = client.http.requests_sent - requests_before
+    report.requests_spent = client.http.requests_sent
     report.finished_at = datetime.now(UTC)
     con.execute(
         """

@@ -101,7 +101,9 @@ class EventLog:
                 try:
                     errors = await asyncio.to_thread(self._write_batch, batch)
                 except Exception as exc:  # never leave a waiter hanging
-                    errors = {item.path: OSError(f"webhook log write failed: {exc!r}") for item in batch}
+                    errors = {
+                        item.path: OSError(f"webhook log write failed: {exc!r}") for item in batch
+                    }
                 for item in batch:
                     if item.done.done():
                         continue

@@ -1,7 +1,5 @@
 """Analytics marts (booking volume, usage billing, webhook reconciliation) and the snapshot."""
 
-from __future__ import annotations
-
 import time
 from pathlib import Path
 

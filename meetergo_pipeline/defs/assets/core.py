@@ -1,7 +1,5 @@
 """Core layer: one row per entity, the booking lifecycle from API reads and webhook events."""
 
-from __future__ import annotations
-
 from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,

@@ -1,7 +1,5 @@
 """Raw layer: the API sync and the webhook log, each landing as-received JSON in DuckDB."""
 
-from __future__ import annotations
-
 from typing import Literal
 
 from dagster import (
@@ -20,7 +18,6 @@ from meetergo_pipeline.defs.resources import (
     SyncSettings,
     WebhookLogResource,
 )
-from meetergo_pipeline.warehouse.connection import ensure_raw_schema
 from meetergo_pipeline.warehouse.sync import sync_api_to_raw
 from meetergo_pipeline.webhooks.ingest import ingest_webhook_logs
 
@@ -82,7 +79,6 @@ def raw_webhook_events(
 ) -> MaterializeResult:
     """Deduplicated webhook events read incrementally from the receiver's JSONL log."""
     with warehouse.get_connection() as con:
-        ensure_raw_schema(con)
         result = ingest_webhook_logs(con, webhook_log.path)
         (rows,) = con.execute("SELECT count(*) FROM raw.webhook_events").fetchone()  # type: ignore[misc]
     context.log.info(f"webhook log: {result}")

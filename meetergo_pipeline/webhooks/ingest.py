@@ -1,0 +1,223 @@
+"""Load the webhook log into ``raw.webhook_events``, incrementally and idempotently.
+
+Each ``*.jsonl`` / ``*.json`` file directly under the log dir is read from its cursor
+(``raw.webhook_log_cursor``: file name + byte offset) up to its last complete line; a partial
+trailing line is left for the next run. Rows and cursors commit in ONE transaction, so a crash
+leaves both or neither and re-ingesting the same log gives the same table.
+
+Lines are either our receiver's ``{"received_at", "body"}`` wrapper or, in files dropped in by
+other producers, a bare body per line. A ``.json`` file may hold one object, an array of
+bodies, or NDJSON; it is re-read whole whenever its size changes. Bare bodies get
+``received_at`` = the file's mtime (UTC) at ingestion: the latest moment they can have arrived.
+
+At-least-once deliveries collapse onto ``event_key = md5(event_type | appointment_id |
+event_time | md5(body))`` with the body minified by DuckDB (key order is kept, so the "same
+body" means the same bytes up to whitespace); ``delivery_count`` counts them and
+``received_at`` keeps the first receipt. Lines that are not JSON objects go to the quarantine
+with a reason and never stop the lines after them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+import duckdb
+
+from meetergo_pipeline.webhooks import ingest_sql as sql
+from meetergo_pipeline.webhooks.log import append_durably, quarantine_line, quarantine_path, utc_now
+
+logger = logging.getLogger("meetergo_pipeline.webhooks.ingest")
+
+DEFAULT_BATCH_BYTES = 128 * 1024 * 1024
+MIN_LINE_LIMIT = 2 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    files_read: int = 0  # files with new bytes
+    lines_read: int = 0  # non-blank lines, usable or not
+    new_events: int = 0  # rows added to raw.webhook_events
+    duplicates: int = 0  # deliveries that collapsed onto an existing or earlier event
+    quarantined: int = 0  # lines that were not JSON objects
+
+    def __add__(self, other: IngestResult) -> IngestResult:
+        return IngestResult(
+            *(getattr(self, f) + getattr(other, f) for f in self.__dataclass_fields__)
+        )
+
+
+def ingest_webhook_logs(
+    con: duckdb.DuckDBPyConnection,
+    log_dir: Path,
+    *,
+    batch_bytes: int = DEFAULT_BATCH_BYTES,
+) -> IngestResult:
+    """Ingest new log lines under ``log_dir``; ``con`` must not be inside a transaction.
+
+    The raw schema (``sql/raw/schema.sql``) must already exist.
+    """
+    log_dir = Path(log_dir)
+    total = IngestResult()
+    rejected: list[bytes] = []
+    with tempfile.TemporaryDirectory(prefix="webhook-ingest-") as scratch:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            cursors = dict(
+                con.execute("SELECT file_name, byte_offset FROM raw.webhook_log_cursor").fetchall()
+            )
+            for path in sorted([*log_dir.glob("*.jsonl"), *log_dir.glob("*.json")]):
+                reader = _FileIngest(con, path, Path(scratch), rejected)
+                total += reader.run(cursors.get(path.name, 0), batch_bytes)
+            con.execute(sql.DROP_TEMP_TABLES)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    if rejected:
+        # After the commit: a rerun after a crash must not quarantine the same lines twice.
+        append_durably(quarantine_path(log_dir, utc_now()), rejected)
+    return total
+
+
+class _FileIngest:
+    """One file's new bytes → batches of lines → rows, then its cursor."""
+
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, path: Path, scratch: Path, rejected: list[bytes]
+    ) -> None:
+        self.con = con
+        self.path = path
+        self.scratch = scratch / "lines.jsonl"
+        self.rejected = rejected
+        stat = path.stat()
+        self.size = stat.st_size
+        self.mtime = datetime.fromtimestamp(stat.st_mtime, UTC)
+
+    def run(self, offset: int, batch_bytes: int) -> IngestResult:
+        if offset == self.size:
+            return IngestResult()
+        if offset > self.size:
+            logger.warning("%s shrank below its cursor; reading it again", self.path.name)
+            offset = 0
+        if self.path.suffix == ".json":
+            data = self.path.read_bytes()
+            result = self._load(_json_document_lines(data), 0)
+            offset = len(data)
+        else:
+            result = IngestResult()
+            with self.path.open("rb") as stream:
+                while offset < self.size:
+                    stream.seek(offset)
+                    chunk = _complete_lines(stream, batch_bytes)
+                    if not chunk:
+                        break
+                    result += self._load(chunk, offset)
+                    offset += len(chunk)
+        _save_cursor(self.con, self.path.name, offset)
+        return IngestResult(files_read=1) + result
+
+    def _load(self, chunk: bytes, chunk_offset: int) -> IngestResult:
+        rejected_before = len(self.rejected)
+        if _line_reader_would_refuse(chunk):
+            # Odd dropped-in files only: clean line by line in Python (the slow path). A failed
+            # DuckDB read would abort the whole transaction, so look before reading.
+            chunk = self._cleaned(chunk, chunk_offset)
+        self._load_lines(chunk)
+        malformed = self.con.execute(sql.MALFORMED_LINES).fetchall()
+        for line_no, line, reason in malformed:
+            self._reject(line.encode(), f"{reason} (line {line_no} after byte {chunk_offset})")
+        self.con.execute(sql.STAGE_DELIVERIES, {"fallback_received_at": self.mtime})
+        (deliveries,) = self.con.execute("SELECT count(*) FROM webhook_deliveries").fetchone()
+        self.con.execute(sql.GROUP_BY_KEY)
+        self.con.execute(sql.COUNT_REPEATS)
+        (new,) = self.con.execute(sql.INSERT_NEW_EVENTS, {"source_file": self.path.name}).fetchone()
+        quarantined = len(self.rejected) - rejected_before
+        return IngestResult(
+            lines_read=deliveries + quarantined,
+            new_events=new,
+            duplicates=deliveries - new,
+            quarantined=quarantined,
+        )
+
+    def _load_lines(self, chunk: bytes) -> None:
+        self.scratch.write_bytes(chunk)
+        max_line = max(len(chunk) + 1, MIN_LINE_LIMIT)  # no line can be refused as too long
+        self.con.execute(sql.LOAD_LINES, {"path": str(self.scratch), "max_line": max_line})
+
+    def _cleaned(self, chunk: bytes, chunk_offset: int) -> bytes:
+        """The chunk with unreadable lines quarantined and blanked (line numbers stay put)."""
+        cleaned: list[bytes] = []
+        for number, raw in enumerate(chunk.split(b"\n"), start=1):
+            line = raw.rstrip(b"\r")
+            try:
+                text = line.decode("utf-8")
+                if "\r" in text or "\x01" in text:
+                    text = json.dumps(json.loads(text), separators=(",", ":"), ensure_ascii=False)
+            except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError alike
+                self._reject(
+                    line, f"{type(exc).__name__} (line {number} after byte {chunk_offset})"
+                )
+                text = ""
+            cleaned.append(text.encode())
+        return b"\n".join(cleaned)
+
+    def _reject(self, raw: bytes, reason: str) -> None:
+        self.rejected.append(quarantine_line(utc_now(), reason, raw, source_file=self.path.name))
+
+
+def _line_reader_would_refuse(chunk: bytes) -> bool:
+    """DuckDB's CSV line reader rejects CR, its \\x01 delimiter and invalid UTF-8."""
+    if b"\r" in chunk or b"\x01" in chunk:
+        return True
+    try:
+        chunk.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return False
+
+
+def _complete_lines(stream: BinaryIO, batch_bytes: int) -> bytes:
+    """Up to ``batch_bytes`` (more if one line is longer) ending at a newline.
+
+    A trailing piece without a newline is kept only if it is a whole JSON object already: a
+    writer mid-append never leaves one (our receiver writes line and newline in one call), and
+    if its newline arrives later the next read sees just a blank line.
+    """
+    data = stream.read(batch_bytes)
+    if data and not data.endswith(b"\n"):
+        data += stream.readline()
+    end = data.rfind(b"\n") + 1
+    tail = data[end:]
+    if tail.strip() and _is_json_object(tail):
+        return data
+    return data[:end]
+
+
+def _json_document_lines(data: bytes) -> bytes:
+    """A ``.json`` file as NDJSON: an array → one body per line; otherwise the text as is."""
+    try:
+        document = json.loads(data)
+    except ValueError:
+        return data  # NDJSON or garbage: the line reader sorts out which lines are usable
+    bodies = document if isinstance(document, list) else [document]
+    return b"".join(
+        json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode() + b"\n"
+        for body in bodies
+    )
+
+
+def _is_json_object(text: bytes) -> bool:
+    try:
+        return isinstance(json.loads(text), dict)
+    except ValueError:
+        return False
+
+
+def _save_cursor(con: duckdb.DuckDBPyConnection, file_name: str, offset: int) -> None:
+    con.execute(sql.SAVE_CURSOR, {"file_name": file_name, "byte_offset": offset})

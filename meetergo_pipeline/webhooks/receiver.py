@@ -1,0 +1,220 @@
+"""ASGI receiver for meetergo webhooks: ``POST /webhooks/meetergo/{token}``, ``GET /healthz``.
+
+meetergo does not sign payloads, so the unguessable token in the URL is the only secret: it is
+compared in constant time and never written to any log (the path is logged as
+``/webhooks/meetergo/***``). A delivery is acknowledged only after its line is fsync'd to the
+day's log file; the receiver never touches DuckDB (``ingest.py`` loads the log later).
+
+Status codes, chosen for an at-least-once sender that retries any non-2xx:
+200 stored, 202 quarantined (valid JSON we cannot use; a retry would not help),
+400 not a JSON object (quarantined), 404 wrong token, 413 too large, 503 storage failed.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from meetergo_pipeline.webhooks.log import (
+    EventLog,
+    delivery_line,
+    event_log_path,
+    quarantine_line,
+    quarantine_path,
+    utc_now,
+)
+
+MAX_BODY_BYTES = 256 * 1024
+MIN_TOKEN_LENGTH = 16
+WEBHOOK_PREFIX = "/webhooks/meetergo/"
+MASKED_PATH = WEBHOOK_PREFIX + "***"
+
+logger = logging.getLogger("meetergo_pipeline.webhooks")
+access_logger = logging.getLogger("meetergo_pipeline.webhooks.access")
+
+Scope = dict[str, Any]
+
+
+def create_receiver_app(token: str, log_dir: Path) -> WebhookReceiver:
+    """The receiver as an ASGI callable storing deliveries under ``log_dir``."""
+    if len(token) < MIN_TOKEN_LENGTH:
+        raise ValueError(f"webhook token must be at least {MIN_TOKEN_LENGTH} characters")
+    install_token_masking()
+    return WebhookReceiver(token, Path(log_dir))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What to do with a delivery body: log it, quarantine it, or both rejected and answered."""
+
+    status: int
+    line_body: bytes | None = None  # one-line JSON object text for the event log
+    quarantine_reason: str | None = None
+
+
+def judge_body(raw: bytes) -> Verdict:
+    """Validate a body without trusting it; unknown event types are kept as they are."""
+    try:
+        parsed = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError) as exc:
+        return Verdict(400, quarantine_reason=f"malformed JSON: {type(exc).__name__}")
+    if not isinstance(parsed, dict):
+        return Verdict(400, quarantine_reason=f"JSON {type(parsed).__name__}, not an object")
+    event_type = parsed.get("webhookType", parsed.get("event"))
+    is_booking = isinstance(event_type, str) and event_type.startswith("booking_")
+    if is_booking and appointment_id_of(parsed) in (None, ""):
+        return Verdict(202, quarantine_reason=f"{event_type} without an appointment id")
+    if b"\n" in raw or b"\r" in raw:
+        raw = json.dumps(parsed, separators=(",", ":"), ensure_ascii=False).encode()
+    return Verdict(200, line_body=raw.strip())
+
+
+def appointment_id_of(body: dict[str, Any]) -> object:
+    """Flat shape: ``id``; legacy envelope: ``data.appointmentId`` (or ``data.id``)."""
+    if "webhookType" in body:
+        return body.get("id")
+    data = body.get("data")
+    if not isinstance(data, dict):
+        return None
+    return data.get("appointmentId", data.get("id"))
+
+
+class WebhookReceiver:
+    def __init__(self, token: str, log_dir: Path, max_body_bytes: int = MAX_BODY_BYTES) -> None:
+        self._token = token.encode()
+        self.log_dir = log_dir
+        self.max_body_bytes = max_body_bytes
+        self._log = EventLog()
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+        elif scope["type"] == "http":
+            status = await self._handle(scope, receive, send)
+            path = MASKED_PATH if scope["path"].startswith(WEBHOOK_PREFIX) else scope["path"]
+            client = scope.get("client") or ("-", 0)
+            access_logger.info('%s "%s %s" %d', client[0], scope["method"], path, status)
+
+    async def _handle(self, scope: Scope, receive: Any, send: Any) -> int:
+        path, method = scope["path"], scope["method"]
+        if path == "/healthz":
+            ok = method in ("GET", "HEAD")
+            return await _respond(send, 200 if ok else 405, "ok" if ok else "method not allowed")
+        if not path.startswith(WEBHOOK_PREFIX) or not self._token_matches(path):
+            return await _respond(send, 404, "not found")
+        if method != "POST":
+            return await _respond(send, 405, "method not allowed")
+        declared = _content_length(scope)
+        if declared is not None and declared > self.max_body_bytes:
+            logger.warning("webhook rejected: body of %d bytes exceeds the limit", declared)
+            return await _respond(send, 413, "payload too large", close=True)
+        try:
+            raw = await self._read_body(receive)
+        except _ClientGone:
+            return 499  # nginx's "client closed request"; nothing stored, nothing sent
+        if raw is None:
+            logger.warning("webhook rejected: body exceeds %d bytes", self.max_body_bytes)
+            return await _respond(send, 413, "payload too large", close=True)
+        return await self._store(send, raw)
+
+    async def _store(self, send: Any, raw: bytes) -> int:
+        verdict = judge_body(raw)
+        received_at = utc_now()
+        try:
+            if verdict.line_body is not None:
+                line = delivery_line(received_at, verdict.line_body)
+                await self._log.append(event_log_path(self.log_dir, received_at), line)
+            if verdict.quarantine_reason is not None:
+                logger.warning(
+                    "webhook quarantined (%d bytes): %s", len(raw), verdict.quarantine_reason
+                )
+                record = quarantine_line(received_at, verdict.quarantine_reason, raw)
+                await self._log.append(quarantine_path(self.log_dir, received_at), record)
+        except OSError as exc:
+            logger.error("webhook not stored, answering 503: %s", exc.strerror or exc)
+            return await _respond(send, 503, "storage unavailable")
+        message = {200: "stored", 202: "quarantined"}.get(verdict.status, verdict.quarantine_reason)
+        return await _respond(send, verdict.status, message or "rejected")
+
+    def _token_matches(self, path: str) -> bool:
+        return hmac.compare_digest(path[len(WEBHOOK_PREFIX) :].encode(), self._token)
+
+    async def _read_body(self, receive: Any) -> bytes | None:
+        """The whole body, or None once it grows past the limit (counted while reading)."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise _ClientGone
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
+
+    async def _lifespan(self, receive: Any, send: Any) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self._log.aclose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+class TokenMaskingFilter(logging.Filter):
+    """Rewrites ``/webhooks/meetergo/<token>`` to ``/webhooks/meetergo/***`` in a record."""
+
+    _pattern = re.compile(re.escape(WEBHOOK_PREFIX) + r"[^\s\"'?]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = self._pattern.sub(MASKED_PATH, message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+def install_token_masking() -> None:
+    """Guard uvicorn's own loggers too, in case someone turns its access log back on."""
+    for name in ("uvicorn.access", "uvicorn.error"):
+        target = logging.getLogger(name)
+        if not any(isinstance(f, TokenMaskingFilter) for f in target.filters):
+            target.addFilter(TokenMaskingFilter())
+
+
+class _ClientGone(Exception):
+    """The sender hung up before its body arrived."""
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _content_length(scope: Scope) -> int | None:
+    for key, value in scope["headers"]:
+        if key == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None
+
+
+async def _respond(send: Any, status: int, message: str, *, close: bool = False) -> int:
+    body = json.dumps({"status": message}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+    return status
