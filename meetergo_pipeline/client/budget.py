@@ -52,11 +52,22 @@ class RateBudget:
         self.seconds_waited = 0.0
 
     @classmethod
-    def from_share(cls, share: float, **kwargs: object) -> RateBudget:
-        """The budget that uses `share` (0-1] of one key's limit: refill and burst both scaled."""
+    def from_share(
+        cls,
+        share: float,
+        *,
+        limit_per_minute: float = API_REQUESTS_PER_MINUTE,
+        limit_burst: float = API_BURST,
+        **kwargs: object,
+    ) -> RateBudget:
+        """The budget that uses `share` (0-1] of one key's limit: refill and burst both scaled.
+
+        `limit_per_minute`/`limit_burst` are the key's limit (meetergo's default 100/200);
+        override them for a key with a raised limit or a simulator with its limit scaled up.
+        """
         if not 0 < share <= 1:
             raise ValueError("the rate budget share must be in (0, 1]")
-        return cls(API_REQUESTS_PER_MINUTE * share, max(1.0, API_BURST * share), **kwargs)  # type: ignore[arg-type]
+        return cls(limit_per_minute * share, max(1.0, limit_burst * share), **kwargs)  # type: ignore[arg-type]
 
     @classmethod
     def shared(

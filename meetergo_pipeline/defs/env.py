@@ -47,6 +47,18 @@ SETTINGS: dict[str, Setting] = {
             "MEETERGO_API_USER_ID", "", "acting admin user id; unset: resolved via /v4/user/me"
         ),
         Setting("MEETERGO_API_BUDGET_SHARE", "0.5", "share of the key's rate limit to use", float),
+        Setting(
+            "MEETERGO_API_RATE_LIMIT_PER_MINUTE",
+            "100",
+            "the key's rate limit (requests/minute) the budget share is taken of",
+            float,
+        ),
+        Setting(
+            "MEETERGO_API_RATE_LIMIT_BURST",
+            "200",
+            "the key's burst (bucket size) the budget share is taken of",
+            float,
+        ),
         Setting("MEETERGO_API_BUDGET_DIR", "", "folder for a rate budget shared across processes"),
         Setting(
             "MEETERGO_DUCKDB_PATH", "data/meetergo.duckdb", "working DuckDB file (writer only)"
@@ -65,6 +77,12 @@ SETTINGS: dict[str, Setting] = {
         Setting("MEETERGO_SYNC_CRON", "0 * * * *", "incremental sync schedule"),
         Setting("MEETERGO_FULL_SWEEP_CRON", "30 3 * * *", "full sweep schedule"),
         Setting("MEETERGO_SCHEDULE_TIMEZONE", "UTC", "time zone of both crons"),
+        Setting(
+            "MEETERGO_WEBHOOK_TOKEN",
+            None,
+            "secret path token of the webhook receiver URL",
+            secret=True,
+        ),
         Setting("MEETERGO_WEBHOOK_LOG_DIR", "data/webhooks", "webhook receiver's log folder"),
         Setting(
             "MEETERGO_WEBHOOK_SILENCE_WARN_MINUTES",
@@ -116,6 +134,8 @@ def resources_from_env(environ: Mapping[str, str] | None = None) -> dict[str, An
             base_url=_text("MEETERGO_API_BASE_URL", env),
             acting_user_id=_text("MEETERGO_API_USER_ID", env),
             budget_share=setting("MEETERGO_API_BUDGET_SHARE", env),
+            rate_limit_per_minute=setting("MEETERGO_API_RATE_LIMIT_PER_MINUTE", env),
+            rate_limit_burst=setting("MEETERGO_API_RATE_LIMIT_BURST", env),
             budget_state_dir=_text("MEETERGO_API_BUDGET_DIR", env),
         ),
         "warehouse": MeetergoWarehouse(

@@ -29,6 +29,8 @@ class MeetergoAPIResource(ConfigurableResource):
     base_url: str = DEFAULT_BASE_URL
     acting_user_id: str | None = None
     budget_share: float = DEFAULT_BUDGET_SHARE
+    rate_limit_per_minute: float | None = None
+    rate_limit_burst: float | None = None
     budget_state_dir: str | None = None
 
     _credential: Credential | None = PrivateAttr(default=None)
@@ -43,6 +45,8 @@ class MeetergoAPIResource(ConfigurableResource):
             self.api_key,
             acting_user_id=self.acting_user_id or None,
             budget_share=self.budget_share,
+            rate_limit_per_minute=self.rate_limit_per_minute,
+            rate_limit_burst=self.rate_limit_burst,
             budget_state_dir=Path(self.budget_state_dir) if self.budget_state_dir else None,
         )
 

@@ -87,4 +87,4 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m meetergo_pipeline.webhooks")
     add_webhooks_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["webhooks", *(sys.argv[1:] if argv is None else argv)])
-    return int(args.func(args))
+    return int(args.handler(args))
