@@ -244,3 +244,21 @@ def test_bad_numeric_setting_names_the_variable(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("MEETERGO_SYNC_LOOKBACK_DAYS", "a week")
     with pytest.raises(ValueError, match="MEETERGO_SYNC_LOOKBACK_DAYS"):
         build_definitions()
+
+
+def test_api_secret_never_reaches_the_event_log_or_the_warehouse(
+    pipeline_env: PipelineEnv,
+) -> None:
+    secret = pipeline_env.sim.api_key.rsplit(":", 1)[-1]
+    pipeline_env.sim.faults.add(method="GET", path=PAGED, query={"page": "0"}, times=1, status=500)
+    instance = DagsterInstance.ephemeral()
+    job = build_definitions().resolve_job_def(SYNC_JOB)
+    result = job.execute_in_process(
+        run_config=sync_config("full"), instance=instance, raise_on_error=False
+    )
+    assert result.success
+    records = instance.all_logs(result.run_id)
+    assert len(records) > 20
+    assert all(secret not in str(record) for record in records)
+    for path in (pipeline_env.duckdb_path, pipeline_env.snapshot_path):
+        assert secret.encode() not in path.read_bytes()

@@ -31,7 +31,7 @@ class MeetergoClient:
 
     @property
     def uses_api_key(self) -> bool:
-        return self.http._credential.kind == "api_key"
+        return self.http.credential_kind == "api_key"
 
     def close(self) -> None:
         self.http.close()

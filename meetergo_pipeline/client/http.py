@@ -63,6 +63,10 @@ class MeetergoHTTP:
         self.retries = 0
         self.waits: list[float] = []
 
+    @property
+    def credential_kind(self) -> str:
+        return self._credential.kind
+
     def close(self) -> None:
         self._http.close()
 

@@ -72,8 +72,7 @@ def iter_consistent_pages(
             previous_ids = ids
             page_number += 1
         shifted = shifted or len(totals) > 1
-        last_total = total
-        if not shifted and (last_total is None or len(seen) >= last_total):
+        if not shifted and (total is None or len(seen) >= total):
             return
         log.info("rows shifted while paging (pass %d); reading the listing again", pass_number)
     log.warning("rows kept shifting after %d passes; later syncs will catch up", max_passes)

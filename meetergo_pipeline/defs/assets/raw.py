@@ -1,7 +1,9 @@
 """Raw layer: the API sync and the webhook log, each landing as-received JSON in DuckDB."""
 
+from dataclasses import asdict
 from typing import Literal
 
+import duckdb
 from dagster import (
     AssetExecutionContext,
     AssetKey,
@@ -82,18 +84,13 @@ def raw_webhook_events(
         result = ingest_webhook_logs(con, webhook_log.path)
         (rows,) = con.execute("SELECT count(*) FROM raw.webhook_events").fetchone()  # type: ignore[misc]
     context.log.info(f"webhook log: {result}")
-    return MaterializeResult(metadata={"rows": rows, **_as_metadata(result)})
+    return MaterializeResult(metadata={"rows": rows, **asdict(result)})
 
 
-def _live_row_counts(con) -> dict[str, int]:
+def _live_row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return {
         table: con.execute(f"SELECT count(*) FROM raw.{table} WHERE deleted_at IS NULL").fetchone()[
             0
         ]
         for table in RAW_API_TABLES
     }
-
-
-def _as_metadata(result: object) -> dict[str, int]:
-    fields = getattr(result, "__dict__", {}) or {}
-    return {k: v for k, v in fields.items() if isinstance(v, int)}
