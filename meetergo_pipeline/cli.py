@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from meetergo_pipeline.client import MeetergoError, connect
 from meetergo_pipeline.client.credentials import Credential
@@ -99,14 +99,23 @@ def _add_simulator_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
+    return _on_embedded_default(args, lambda: _sync(args))
+
+
+def _fetch(args: argparse.Namespace) -> int:
+    return _on_embedded_default(args, _fetch_tenant)
+
+
+def _on_embedded_default(args: argparse.Namespace, action: Callable[[], int]) -> int:
+    """Run `action` against the real API when MEETERGO_API_KEY is set, else a simulator child."""
     if os.environ.get("MEETERGO_API_KEY"):
-        return _sync(args)
+        return action()
     from meetergo_pipeline.simulator.process import simulator_process
 
     with simulator_process(seed=args.seed, users=args.users, appointments=args.appointments) as sim:
         print(f"simulator: {sim.base_url} ({args.users} users, {args.appointments} appointments)")
         os.environ.update(sim.environment())
-        return _sync(args)
+        return action()
 
 
 def _sync(args: argparse.Namespace) -> int:
@@ -114,16 +123,6 @@ def _sync(args: argparse.Namespace) -> int:
 
     Credential.parse(os.environ.get("MEETERGO_API_KEY", ""))
     return run_sync_job(args.mode)
-
-
-def _fetch(args: argparse.Namespace) -> int:
-    if os.environ.get("MEETERGO_API_KEY"):
-        return _fetch_tenant()
-    from meetergo_pipeline.simulator.process import simulator_process
-
-    with simulator_process(seed=args.seed, users=args.users, appointments=args.appointments) as sim:
-        os.environ.update(sim.environment())
-        return _fetch_tenant()
 
 
 def _fetch_tenant() -> int:
