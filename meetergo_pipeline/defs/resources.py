@@ -7,7 +7,6 @@ from pathlib import Path
 import duckdb
 from dagster import ConfigurableResource, InitResourceContext
 from dagster_duckdb import DuckDBResource
-from pydantic import PrivateAttr
 
 from meetergo_pipeline.client import (
     DEFAULT_BASE_URL,
@@ -33,11 +32,9 @@ class MeetergoAPIResource(ConfigurableResource):
     rate_limit_burst: float | None = None
     budget_state_dir: str | None = None
 
-    _credential: Credential | None = PrivateAttr(default=None)
-
     def setup_for_execution(self, context: InitResourceContext) -> None:
         """Reject a malformed key before the run sends anything (the error names the variable)."""
-        self._credential = Credential.parse(self.api_key)
+        Credential.parse(self.api_key)
 
     def open_client(self) -> MeetergoClient:
         return connect(

@@ -8,6 +8,7 @@ from dagster import (
     AssetExecutionContext,
     AssetKey,
     AssetSpec,
+    Failure,
     MaterializeResult,
     asset,
     multi_asset,
@@ -61,9 +62,14 @@ def analytics_tables(
     webhook_log: WebhookLogResource,
 ):
     """Rebuilds the marts from core (see meetergo_pipeline/sql/analytics)."""
-    settings = analytics_settings.transform_settings()
     with warehouse.get_connection() as con:
-        counts = build_analytics(con, settings)
+        try:
+            settings = analytics_settings.transform_settings()
+            counts = build_analytics(con, settings)
+        except ValueError as error:
+            # A bad setting (the message names the variable) fails the same way every time:
+            # fail now with that message instead of after the step retries' backoff.
+            raise Failure(description=str(error), allow_retries=False) from None
         for mart in MARTS:
             yield MaterializeResult(
                 asset_key=AssetKey(["analytics", mart]),
