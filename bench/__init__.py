@@ -1,0 +1,1 @@
+"""Benchmarks of the pipeline (`make bench`); see BENCHMARKS.md for targets and results."""

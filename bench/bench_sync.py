@@ -63,6 +63,7 @@ def bench_full_vs_floor(users: int, appointments: int) -> list[Row]:
     if run.returncode != 0:
         raise RuntimeError(f"full sync failed:\n{tail(run.output)}")
     ratio = run.seconds / floor["seconds"]
+    phase = stats["api_to_raw_s"]
     return [
         Row(
             f"floor: bare sequential httpx loop ({label})",
@@ -76,6 +77,11 @@ def bench_full_vs_floor(users: int, appointments: int) -> list[Row]:
             f"{run.seconds:.1f} s = {ratio:.2f}x floor ({stats['requests_spent']:,} requests, "
             f"{stats['appointments_live']:,} appts)",
             ratio <= FLOOR_FACTOR,
+        ),
+        Row(
+            "  of which API -> raw phase (raw.sync_runs started..finished)",
+            "-",
+            f"{phase:.1f} s = {phase / floor['seconds']:.2f}x floor",
         ),
         Row(
             "full sync process peak RSS",
@@ -206,7 +212,7 @@ def bench_incremental(users: int, appointments: int, new_share: float = 0.01) ->
         work = Path(tmp)
         full = _sync(sim.environment(), work, "full", unlimited=True)
         if full.returncode != 0:
-            raise RuntimeError(f"full sync failed:\n{tail(full.output)}")
+            raise RuntimeError(f"full sync failed:\n{tail(full.output, 80)}")
         full_stats = _last_run(work)
         sim.tenant.add_random_bookings(new_bookings)
         sim.stats.reset()
@@ -260,16 +266,22 @@ def _sync(api: dict[str, str], work: Path, mode: str, *, unlimited: bool = False
     )
 
 
-def _last_run(work: Path) -> dict[str, int]:
+def _last_run(work: Path) -> dict[str, float]:
     con = duckdb.connect(str(work / "meetergo.duckdb"), read_only=True)
     try:
-        requests, seen, live = con.execute(
-            "SELECT requests_spent, appointments_seen, appointments_live FROM raw.sync_runs "
+        requests, seen, live, seconds = con.execute(
+            "SELECT requests_spent, appointments_seen, appointments_live, "
+            "epoch(finished_at) - epoch(started_at) FROM raw.sync_runs "
             "ORDER BY finished_at DESC LIMIT 1"
         ).fetchone()  # type: ignore[misc]
     finally:
         con.close()
-    return {"requests_spent": requests, "appointments_seen": seen, "appointments_live": live}
+    return {
+        "requests_spent": requests,
+        "appointments_seen": seen,
+        "appointments_live": live,
+        "api_to_raw_s": seconds,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -38,6 +38,9 @@ class PipelineEnv:
             "MEETERGO_SNAPSHOT_PATH": str(self.snapshot_path),
             "MEETERGO_WEBHOOK_LOG_DIR": str(self.webhook_dir),
             "MEETERGO_STEP_RETRIES": "0",
+            # The test simulators run unthrottled; so may the client's budget.
+            "MEETERGO_API_RATE_LIMIT_PER_MINUTE": "1000000",
+            "MEETERGO_API_RATE_LIMIT_BURST": "1000000",
         }
 
 
