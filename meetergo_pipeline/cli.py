@@ -132,6 +132,8 @@ def _fetch_tenant() -> int:
         os.environ.get("MEETERGO_API_KEY", ""),
         acting_user_id=os.environ.get("MEETERGO_API_USER_ID") or None,
         budget_share=setting("MEETERGO_API_BUDGET_SHARE"),
+        rate_limit_per_minute=setting("MEETERGO_API_RATE_LIMIT_PER_MINUTE"),
+        rate_limit_burst=setting("MEETERGO_API_RATE_LIMIT_BURST"),
     )
     with client:
         user_ids = [user["id"] for page in client.fetch_user_pages() for user in page]

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -63,3 +66,25 @@ def test_crash_mid_copy_leaves_the_previous_snapshot(
     assert snapshot.read_bytes() == before
     assert count(snapshot) == 10
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
+
+
+def test_rows_committed_before_a_kill_are_published_and_the_wal_is_merged(
+    tmp_path: Path,
+) -> None:
+    """L7: SIGKILL after COMMIT, before any checkpoint; the publish replays and merges the WAL."""
+    working, snapshot = tmp_path / "w.duckdb", tmp_path / "s.duckdb"
+    writer = f"""
+import os, signal, duckdb
+con = duckdb.connect({str(working)!r})
+con.execute("PRAGMA disable_checkpoint_on_shutdown")
+con.execute("SET checkpoint_threshold = '1TB'")
+con.execute("CREATE TABLE answers AS SELECT range AS n FROM range(42)")
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+    completed = subprocess.run([sys.executable, "-c", writer], check=False)
+    assert completed.returncode == -signal.SIGKILL
+    wal = Path(f"{working}.wal")
+    assert wal.exists() and wal.stat().st_size > 0
+    publish_snapshot(working, snapshot)
+    assert count(snapshot) == 42
+    assert not wal.exists() or wal.stat().st_size == 0

@@ -27,9 +27,15 @@ def publish_snapshot(working_path: str | Path, snapshot_path: str | Path) -> Pat
     working, snapshot = Path(working_path), Path(snapshot_path)
     con = duckdb.connect(str(working))
     try:
-        con.execute("CHECKPOINT")
+        con.execute("FORCE CHECKPOINT")
     finally:
         con.close()
+    wal = Path(f"{working}.wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        raise RuntimeError(
+            f"{wal} still holds changes after the checkpoint (is another process writing "
+            f"{working}?); the snapshot was not replaced"
+        )
     snapshot.parent.mkdir(parents=True, exist_ok=True)
     temporary = snapshot.with_name(f".{snapshot.name}.{os.getpid()}.tmp")
     try:
