@@ -147,7 +147,10 @@ def _fetch_tenant() -> int:
         print(f"users:          {len(user_ids)}")
         print(f"meeting types:  {meeting_types}")
         print(f"appointments:   {len(appointment_ids)} distinct")
-        print(f"requests spent: {client.http.requests_sent} ({client.http.retries} retried)")
+        print(
+            f"requests spent: {client.http.requests_sent} "
+            f"({client.http.retries} retried, {client.http.rate_limited} answered 429)"
+        )
         print(f"time:           {elapsed:.1f} s")
     return 0
 

@@ -230,6 +230,7 @@ def test_three_429s_without_retry_after_then_success(sim: SimulatorServer) -> No
         assert client.get_me()["id"] == sim.admin_user_id
     assert len(sleep.waits) == 3
     assert sleep.waits[0] < sleep.waits[1] < sleep.waits[2]
+    assert client.http.rate_limited == 3
 
 
 def test_429_forever_gives_up_after_the_attempt_cap(sim: SimulatorServer) -> None:

@@ -61,6 +61,7 @@ class MeetergoHTTP:
         self._counter_lock = threading.Lock()
         self.requests_sent = 0
         self.retries = 0
+        self.rate_limited = 0  # 429 answers received
         self.waits: list[float] = []
 
     @property
@@ -140,6 +141,7 @@ class MeetergoHTTP:
         log.info("%s %s: %s, retrying in %.1f s", method, path, reason, seconds)
         with self._counter_lock:
             self.retries += 1
+            self.rate_limited += reason == "429"
             self.waits.append(seconds)
         self._sleep(seconds)
 

@@ -54,6 +54,7 @@ class SyncReport:
     started_at: datetime
     finished_at: datetime | None = None
     requests_spent: int = 0
+    rate_limited: int = 0
     rescanned: bool = False
     users_seen: int = 0
     meeting_types_seen: int = 0
@@ -84,9 +85,11 @@ def sync_api_to_raw(
     """
     policy = policy or SyncPolicy()
     started = (now or datetime.now(UTC)).astimezone(UTC)
-    report = SyncReport(run_id or uuid.uuid4().hex, mode, started)
     ensure_raw_schema(con)
     state = SyncState(con)
+    if state.get_time("last_full_sweep_at") is None:
+        mode = "full"  # nothing to be incremental from yet: one read of everything, no re-scan
+    report = SyncReport(run_id or uuid.uuid4().hex, mode, started)
     writer = RawWriter(con, seen_at=started)
 
     con.begin()
@@ -160,6 +163,7 @@ def sync_api_to_raw(
     if report.rescanned:
         state.set_time("last_rescan_at", started, started)
     report.requests_spent = client.http.requests_sent
+    report.rate_limited = client.http.rate_limited
     report.finished_at = datetime.now(UTC)
     con.execute(
         """

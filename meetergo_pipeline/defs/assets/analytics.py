@@ -22,6 +22,7 @@ from meetergo_pipeline.defs.resources import (
     WebhookLogResource,
 )
 from meetergo_pipeline.transform import (
+    ANALYTICS_MODELS,
     CheckOutcome,
     build_analytics,
     check_reconciliation,
@@ -29,14 +30,7 @@ from meetergo_pipeline.transform import (
 )
 from meetergo_pipeline.warehouse.publish import publish_snapshot
 
-MARTS = (
-    "report_settings",
-    "metered_bookings",
-    "booking_volume_daily",
-    "usage_billing_monthly",
-    "usage_billing_by_user",
-    "webhook_reconciliation",
-)
+MARTS = ANALYTICS_MODELS
 CORE = [AssetKey(["core", table]) for table in CORE_KEYS]
 USAGE = AssetKey(["analytics", "usage_billing_monthly"])
 RECONCILIATION = AssetKey(["analytics", "webhook_reconciliation"])

@@ -60,13 +60,17 @@ def raw_api_tables(
             progress=context.log.info,
         )
         counts = _live_row_counts(con)
-    context.log.info(f"sync finished: {report.requests_spent} requests, mode {report.mode}")
+    context.log.info(
+        f"sync finished: mode {report.mode}, {report.requests_spent} requests, "
+        f"{report.rate_limited} answered 429"
+    )
     for table in RAW_API_TABLES:
         yield MaterializeResult(
             asset_key=AssetKey(["raw", table]),
             metadata={
                 "rows": counts[table],
                 "requests_spent": report.requests_spent,
+                "answered_429": report.rate_limited,
                 "mode": report.mode,
                 "rescanned": report.rescanned,
                 "attempt": context.retry_number + 1,
