@@ -64,6 +64,11 @@ SETTINGS: dict[str, Setting] = {
             "MEETERGO_DUCKDB_PATH", "data/meetergo.duckdb", "working DuckDB file (writer only)"
         ),
         Setting(
+            "MEETERGO_DUCKDB_MEMORY_LIMIT",
+            "256MB",
+            "DuckDB memory cap of the pipeline (spills to disk beyond it)",
+        ),
+        Setting(
             "MEETERGO_SNAPSHOT_PATH",
             "data/meetergo_analytics.duckdb",
             "read-only snapshot for analysts",
@@ -141,6 +146,7 @@ def resources_from_env(environ: Mapping[str, str] | None = None) -> dict[str, An
         "warehouse": MeetergoWarehouse(
             database=_text("MEETERGO_DUCKDB_PATH", env),
             snapshot_path=_text("MEETERGO_SNAPSHOT_PATH", env),
+            memory_limit=_text("MEETERGO_DUCKDB_MEMORY_LIMIT", env),
         ),
         "sync_settings": SyncSettings(
             lookback_days=setting("MEETERGO_SYNC_LOOKBACK_DAYS", env),

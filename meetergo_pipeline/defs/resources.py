@@ -16,7 +16,7 @@ from meetergo_pipeline.client import (
     connect,
 )
 from meetergo_pipeline.transform import TransformSettings
-from meetergo_pipeline.warehouse.connection import connect_writer
+from meetergo_pipeline.warehouse.connection import DEFAULT_MEMORY_LIMIT, connect_writer
 from meetergo_pipeline.warehouse.publish import DEFAULT_SNAPSHOT_PATH
 from meetergo_pipeline.warehouse.sync import SyncPolicy
 
@@ -52,6 +52,7 @@ class MeetergoWarehouse(DuckDBResource):
     """The working DuckDB file (single writer) and where its read-only snapshot is published."""
 
     snapshot_path: str = DEFAULT_SNAPSHOT_PATH
+    memory_limit: str = DEFAULT_MEMORY_LIMIT
 
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -59,7 +60,7 @@ class MeetergoWarehouse(DuckDBResource):
 
         A held lock is retried with bounded backoff, then reported with the holder's PID.
         """
-        con = connect_writer(self.database)
+        con = connect_writer(self.database, memory_limit=self.memory_limit)
         try:
             yield con
         finally:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -12,6 +11,7 @@ import duckdb
 from meetergo_pipeline.sql import load_sql
 
 DEFAULT_DUCKDB_PATH = "data/meetergo.duckdb"
+DEFAULT_MEMORY_LIMIT = "256MB"
 
 
 class WarehouseLockedError(RuntimeError):
@@ -21,6 +21,7 @@ class WarehouseLockedError(RuntimeError):
 def connect_writer(
     path: str | Path,
     *,
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
     attempts: int = 8,
     first_wait_s: float = 0.25,
     sleep: Callable[[float], None] = time.sleep,
@@ -28,13 +29,15 @@ def connect_writer(
     """Open the working file for writing, retrying a held lock with bounded backoff.
 
     DuckDB's own lock message names the holder's PID; we keep it and add what to do.
+    `memory_limit` caps DuckDB's buffer pool (it spills to `<file>.tmp/` beyond it), which
+    keeps a sync's peak memory flat however large the tenant.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     wait = first_wait_s
     for attempt in range(1, attempts + 1):
         try:
-            con = duckdb.connect(str(path))
+            con = duckdb.connect(str(path), config={"memory_limit": memory_limit})
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
                 raise
@@ -49,15 +52,6 @@ def connect_writer(
         ensure_raw_schema(con)
         return con
     raise AssertionError("unreachable")
-
-
-@contextmanager
-def writer(path: str | Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    con = connect_writer(path)
-    try:
-        yield con
-    finally:
-        con.close()
 
 
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
