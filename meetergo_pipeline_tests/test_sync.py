@@ -127,14 +127,24 @@ def test_failure_mid_sync_leaves_a_consistent_warehouse(
     pipeline_env: PipelineEnv, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sim = pipeline_env.sim
+    monkeypatch.setenv("MEETERGO_SYNC_COMMIT_EVERY_ROWS", "1")  # commit at every user boundary
+    monkeypatch.setenv("MEETERGO_SYNC_WORKERS", "1")  # users in API order, one at a time
     assert run_sync("full").success
     clean = table_checksums(pipeline_env.snapshot_path)
-    sim.tenant.add_random_bookings(40)
-    users = [user["id"] for user in sim.tenant.users]
+    # The last user gets far more bookings than anyone else, so only its listing reaches
+    # page 4, where the fault is: every user before it completes first.
+    last_user = sim.tenant.users[-1]["id"]
+    meeting_type = next(mt for mt in sim.tenant.meeting_types if mt["userId"] == last_user)
+    for hour in range(300):
+        sim.tenant.create_booking(
+            meeting_type_id=meeting_type["id"],
+            start=f"2031-01-{1 + hour // 24:02d}T{hour % 24:02d}:00:00Z",
+            host_ids=[last_user],
+        )
     sim.faults.add(
         method="GET",
         path=PAGED,
-        query={"page": "1"},
+        query={"page": "4"},
         times=1000,
         status=400,
         body={"statusCode": 400, "message": "injected", "error": "Bad Request"},
@@ -157,6 +167,15 @@ def test_failure_mid_sync_leaves_a_consistent_warehouse(
         """,
     )
     assert orphan_marks == [(0,)]
+    progress = query(
+        pipeline_env.duckdb_path,
+        """
+        SELECT count(*) FILTER (WHERE last_seen_at > (SELECT max(started_at) FROM raw.sync_runs)),
+               count(*)
+        FROM raw.appointments
+        """,
+    )[0]
+    assert 0 < progress[0] < progress[1], "the completed users' pages were committed, not all"
     assert query(pipeline_env.duckdb_path, "SELECT count(*) FROM raw.sync_runs")[0][0] == 1
     assert hwm_before  # the first run left marks
     sim.faults.clear()
@@ -165,13 +184,10 @@ def test_failure_mid_sync_leaves_a_consistent_warehouse(
     # A fresh warehouse synced from scratch gives exactly the same tables.
     fresh = pipeline_env.root / "fresh"
     fresh.mkdir()
-    import os
-
-    os.environ["MEETERGO_DUCKDB_PATH"] = str(fresh / "w.duckdb")
-    os.environ["MEETERGO_SNAPSHOT_PATH"] = str(fresh / "s.duckdb")
+    monkeypatch.setenv("MEETERGO_DUCKDB_PATH", str(fresh / "w.duckdb"))
+    monkeypatch.setenv("MEETERGO_SNAPSHOT_PATH", str(fresh / "s.duckdb"))
     assert run_sync("full").success
     assert table_checksums(fresh / "s.duckdb") == recovered
-    assert len(users) == sim.tenant.truth().user_count
 
 
 def test_vanished_appointments_get_deleted_at(pipeline_env: PipelineEnv) -> None:

@@ -73,6 +73,12 @@ SETTINGS: dict[str, Setting] = {
             "data/meetergo_analytics.duckdb",
             "read-only snapshot for analysts",
         ),
+        Setting(
+            "MEETERGO_SYNC_COMMIT_EVERY_ROWS",
+            "20000",
+            "commit API rows at the next user boundary after this many (progress a crash may lose)",
+            int,
+        ),
         Setting("MEETERGO_SYNC_WORKERS", "4", "users read in parallel", int),
         Setting("MEETERGO_SYNC_LOOKBACK_DAYS", "7", "re-scan window start: now - N days", float),
         Setting("MEETERGO_SYNC_HORIZON_DAYS", "30", "re-scan window end: now + N days", float),
@@ -154,6 +160,7 @@ def resources_from_env(environ: Mapping[str, str] | None = None) -> dict[str, An
             overlap_minutes=setting("MEETERGO_SYNC_OVERLAP_MINUTES", env),
             rescan_every_hours=setting("MEETERGO_SYNC_RESCAN_EVERY_HOURS", env),
             workers=setting("MEETERGO_SYNC_WORKERS", env),
+            commit_every_rows=setting("MEETERGO_SYNC_COMMIT_EVERY_ROWS", env),
         ),
         "analytics_settings": AnalyticsSettings(
             reporting_timezone=_text("MEETERGO_REPORTING_TIMEZONE", env),

@@ -75,6 +75,7 @@ class SyncSettings(ConfigurableResource):
     overlap_minutes: float = SyncPolicy.overlap_minutes
     rescan_every_hours: float = SyncPolicy.rescan_every_hours
     workers: int = SyncPolicy.workers
+    commit_every_rows: int = SyncPolicy.commit_every_rows
 
     def policy(self) -> SyncPolicy:
         return SyncPolicy(
@@ -83,6 +84,7 @@ class SyncSettings(ConfigurableResource):
             overlap_minutes=self.overlap_minutes,
             rescan_every_hours=self.rescan_every_hours,
             workers=self.workers,
+            commit_every_rows=self.commit_every_rows,
         )
 
 

@@ -34,7 +34,6 @@ log = logging.getLogger(__name__)
 
 SyncMode = Literal["incremental", "full"]
 HWM_PREFIX = "appointments_hwm/"
-COMMIT_EVERY_ROWS = 20_000
 
 
 @dataclass(frozen=True)
@@ -46,6 +45,7 @@ class SyncPolicy:
     overlap_minutes: float = 15
     rescan_every_hours: float = 6
     workers: int = 4
+    commit_every_rows: int = 20_000
 
 
 @dataclass
@@ -238,7 +238,7 @@ def _sync_appointments(
     In createdAt-descending listings the first row of the first page is the user's newest
     booking: that is the high-water mark, written when the user's listing completes, in the
     same transaction as (or a later one than) the user's rows. Transactions end at a user
-    boundary once COMMIT_EVERY_ROWS rows are pending: fewer, larger commits write the WAL
+    boundary once `policy.commit_every_rows` rows are pending: fewer, larger commits write the WAL
     far faster than one per user, and a crash still loses at most that much progress.
     """
     newest: dict[str, datetime] = {}
@@ -249,7 +249,7 @@ def _sync_appointments(
         if page is None:
             if track_hwm and user_id in newest:
                 state.set_time(HWM_PREFIX + user_id, newest[user_id], started)
-            if rows_seen - rows_committed >= COMMIT_EVERY_ROWS:
+            if rows_seen - rows_committed >= policy.commit_every_rows:
                 writer.flush()
                 con.commit()
                 con.begin()
