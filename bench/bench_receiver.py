@@ -27,7 +27,6 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
 
 from bench._common import ROOT, Row, format_table, run_measured, tail
 
-SCHEMA_SQL = ROOT / "meetergo_pipeline" / "sql" / "raw" / "schema.sql"
 TARGET_RATE = 2_000.0
 TARGET_P99_MS = 50.0
 TARGET_INGEST_S = 30.0
@@ -226,12 +225,10 @@ def _bench_ingest(work: Path, lines: int) -> dict:
 
 
 def _ingest_child(log_dir: Path, db_path: Path) -> int:
-    import duckdb
-
+    from meetergo_pipeline.warehouse.connection import connect_writer
     from meetergo_pipeline.webhooks.ingest import ingest_webhook_logs
 
-    con = duckdb.connect(str(db_path))
-    con.execute(SCHEMA_SQL.read_text())
+    con = connect_writer(db_path)  # the pipeline's own connection, memory cap included
     started = time.perf_counter()
     result = ingest_webhook_logs(con, log_dir)
     seconds = time.perf_counter() - started
