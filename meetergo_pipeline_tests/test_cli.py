@@ -50,12 +50,12 @@ def test_readme_documents_every_setting() -> None:
     assert missing == []
 
 
-def test_run_on_the_embedded_default_builds_the_snapshot(tmp_path: Path) -> None:
-    """`make run`'s command: simulator child + Dagster sync + published snapshot."""
+def run_on_embedded_default(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The console script as `make run` starts it: no MEETERGO_* variables set."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEETERGO_")}
     completed = subprocess.run(
-        [str(SCRIPT), "run", "--users", "4", "--appointments", "300"],
-        cwd=tmp_path,
+        [str(SCRIPT), *args],
+        cwd=cwd,
         env=env,
         capture_output=True,
         text=True,
@@ -63,27 +63,24 @@ def test_run_on_the_embedded_default_builds_the_snapshot(tmp_path: Path) -> None
         check=False,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
+    return completed
+
+
+def test_run_on_the_embedded_default_builds_the_snapshot(tmp_path: Path) -> None:
+    """`make run`'s command: simulator child + Dagster sync + published snapshot."""
+    completed = run_on_embedded_default(tmp_path, "run", "--users", "4", "--appointments", "300")
     assert "sync succeeded" in completed.stdout
+    assert "core.appointments" in completed.stdout
     con = duckdb.connect(str(tmp_path / "data" / "meetergo_analytics.duckdb"), read_only=True)
     try:
         assert con.execute("SELECT count(*) FROM core.users").fetchone() == (4,)
         assert con.execute("SELECT count(*) FROM core.appointments").fetchone() == (300,)
     finally:
         con.close()
-    assert "core.appointments" in completed.stdout
 
 
 def test_fetch_prints_what_it_read(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEETERGO_")}
-    completed = subprocess.run(
-        [str(SCRIPT), "fetch", "--users", "3", "--appointments", "250"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
+    completed = run_on_embedded_default(tmp_path, "fetch", "--users", "3", "--appointments", "250")
     assert "appointments:   250 distinct" in completed.stdout
     assert "requests spent:" in completed.stdout
+    assert "0 answered 429" in completed.stdout
