@@ -7,8 +7,10 @@ webhook endpoint, and reads the published snapshot (or the working file) with Du
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -625,3 +627,41 @@ def test_blocking_row_count_check_stops_analytics_and_publish(start) -> None:
         (len(ids),)
     ]
     assert not result.success
+
+
+def test_deliveries_during_a_sync_are_all_stored_without_lock_errors(
+    pipeline_env: PipelineEnv,
+) -> None:
+    """W13: 1,000 concurrent deliveries while Dagster writes DuckDB; the receiver never opens it."""
+    token = secrets.token_urlsafe(24)
+    statuses: list[int] = []
+
+    async def deliver_all(url: str) -> None:
+        limits = httpx.Limits(max_connections=50)
+        async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+            bodies = [
+                {
+                    "webhookType": "booking_created",
+                    "id": f"w13-{n}",
+                    "createdAt": "2026-01-01T00:00:00Z",
+                    "start": "2026-02-01T10:00:00Z",
+                }
+                for n in range(1000)
+            ]
+            responses = await asyncio.gather(*(client.post(url, json=b) for b in bodies))
+            statuses.extend(r.status_code for r in responses)
+
+    with ReceiverServer(token, pipeline_env.webhook_dir) as receiver:
+        senders = threading.Thread(target=lambda: asyncio.run(deliver_all(receiver.url)))
+        senders.start()
+        result = sync("full")
+        senders.join(timeout=120)
+    assert result.success
+    assert statuses == [200] * 1000
+    assert refresh().success  # ingests whatever arrived after the sync read the log
+    (distinct,) = query(
+        pipeline_env.duckdb_path,
+        "SELECT count(DISTINCT appointment_id) FROM raw.webhook_events "
+        "WHERE starts_with(appointment_id, 'w13-')",
+    )[0]
+    assert distinct == 1000
