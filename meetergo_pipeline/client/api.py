@@ -137,7 +137,12 @@ class MeetergoClient:
         return self.http.request("POST", "/v4/user", json=user)
 
     def fetch_pages_in_parallel(
-        self, user_ids: Iterable[str], fetch: Any, *, workers: int = 4, max_buffered: int = 8
+        self,
+        user_ids: Iterable[str],
+        fetch: Callable[[str], Iterator[list[Row]]],
+        *,
+        workers: int = 4,
+        max_buffered: int = 8,
     ) -> Iterator[tuple[str, list[Row] | None]]:
         """Run `fetch(user_id)` (a page iterator) for many users on a thread pool.
 
