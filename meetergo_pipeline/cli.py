@@ -136,13 +136,13 @@ def _fetch_tenant() -> int:
         rate_limit_burst=setting("MEETERGO_API_RATE_LIMIT_BURST"),
     )
     with client:
-        user_ids = [user["id"] for page in client.fetch_user_pages() for user in page]
+        user_ids = [user_id for page in client.fetch_user_pages() for user_id in page.ids]
         meeting_types = sum(len(client.list_meeting_types(user_id)) for user_id in user_ids)
         appointment_ids: set[str] = set()
         for _user_id, page in client.fetch_pages_in_parallel(
             user_ids, client.fetch_appointment_pages
         ):
-            appointment_ids.update(row["id"] for row in page or [])
+            appointment_ids.update(page.ids if page else [])
         elapsed = time.perf_counter() - started
         print(f"users:          {len(user_ids)}")
         print(f"meeting types:  {meeting_types}")

@@ -17,6 +17,7 @@ from meetergo_pipeline.client import (
     MeetergoNotFoundError,
     MeetergoPaginationError,
     MeetergoRateLimitError,
+    MeetergoResponseShapeError,
     MeetergoServerError,
     RateBudget,
     connect,
@@ -66,7 +67,7 @@ def make_client(sim: SimulatorServer, sleep: FakeSleep | None = None, **options)
 
 
 def read_all_appointment_ids(client: MeetergoClient, user_id: str) -> list[str]:
-    return [row["id"] for page in client.fetch_appointment_pages(user_id) for row in page]
+    return [row["id"] for page in client.fetch_appointment_pages(user_id) for row in page.rows()]
 
 
 def busiest_user(sim: SimulatorServer) -> str:
@@ -114,7 +115,7 @@ def test_expired_and_invalid_keys_raise_auth_errors_without_retry(sim: Simulator
 def test_full_read_matches_ground_truth(sim: SimulatorServer) -> None:
     truth = sim.tenant.truth()
     with make_client(sim) as client:
-        users = [user for page in client.fetch_user_pages() for user in page]
+        users = [user for page in client.fetch_user_pages() for user in page.rows()]
         assert len(users) == truth.user_count == len({user["id"] for user in users})
         meeting_types = [mt for user in users for mt in client.list_meeting_types(user["id"])]
         assert len(meeting_types) == truth.meeting_type_count
@@ -337,7 +338,31 @@ def test_post_is_not_retried_on_5xx_but_is_on_429(sim: SimulatorServer) -> None:
     assert sim.stats.total == 3
 
 
+def test_changed_response_shape_fails_at_once_naming_the_field(sim: SimulatorServer) -> None:
+    user_id = busiest_user(sim)
+    sim.faults.add(method="GET", path=PAGED, status=200, body={"items": [], "total": 0})
+    with make_client(sim) as client, pytest.raises(MeetergoResponseShapeError) as raised:
+        read_all_appointment_ids(client, user_id)
+    assert "`appointments`" in str(raised.value)
+    assert sim.stats.total == 1  # well-formed JSON of another shape: retrying cannot help
+
+
 # --- inconsistent pages (L5) ---------------------------------------------------------------
+
+
+def test_a_row_repeated_within_one_page_is_yielded_once(sim: SimulatorServer) -> None:
+    user_id = busiest_user(sim)
+    first, second = sim.tenant.appointment_ids_for_user(user_id)[:2]
+    rows = [sim.tenant.appointments[first], sim.tenant.appointments[first]]
+    rows.append(sim.tenant.appointments[second])
+    sim.faults.add(method="GET", path=PAGED, status=200, body={"appointments": rows, "total": 3})
+    with make_client(sim) as client:
+        pages = list(client.fetch_appointment_pages(user_id))
+    assert pages[0].ids == [first, second]
+    assert [row["id"] for row in pages[0].rows()] == [first, second]
+    ids = [row_id for page in pages for row_id in page.ids]
+    assert len(ids) == len(set(ids))  # the short count made it re-read the listing: no repeats
+    assert set(ids) == set(sim.tenant.appointment_ids_for_user(user_id))
 
 
 def test_repeated_page_is_re_read(sim: SimulatorServer) -> None:
@@ -444,7 +469,7 @@ def test_budgeted_read_meets_no_429_under_the_simulated_limit() -> None:
     with SimulatorServer(config, port=0) as limited:
         budget = RateBudget(1200 * 0.9, 20 * 0.9)
         with connect(limited.base_url, limited.api_key, budget=budget) as client:
-            user_ids = [user["id"] for page in client.fetch_user_pages() for user in page]
+            user_ids = [user_id for page in client.fetch_user_pages() for user_id in page.ids]
             rows = list(client.fetch_pages_in_parallel(user_ids, client.fetch_appointment_pages))
         assert sum(len(page) for _user, page in rows if page) >= 400
         assert sum(page is None for _user, page in rows) == len(user_ids)

@@ -15,6 +15,7 @@ from meetergo_pipeline.client.errors import (
     MeetergoNotFoundError,
     MeetergoPaginationError,
     MeetergoRateLimitError,
+    MeetergoResponseShapeError,
     MeetergoServerError,
     MeetergoTransportError,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "MeetergoNotFoundError",
     "MeetergoPaginationError",
     "MeetergoRateLimitError",
+    "MeetergoResponseShapeError",
     "MeetergoServerError",
     "MeetergoTransportError",
     "RateBudget",

@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from meetergo_pipeline.client.http import MeetergoHTTP
-from meetergo_pipeline.client.models import parse_utc, to_api_time
-from meetergo_pipeline.client.paging import Row, iter_consistent_pages
+from meetergo_pipeline.client.models import decode_page, parse_utc, to_api_time
+from meetergo_pipeline.client.paging import Page, Row, iter_consistent_pages
 
 PAGE_SIZE = 100
 
@@ -48,29 +48,29 @@ class MeetergoClient:
 
     def fetch_user_pages(
         self, user_type: str | None = None, on_total: Callable[[int], None] | None = None
-    ) -> Iterator[list[Row]]:
+    ) -> Iterator[Page]:
         """`GET /v4/user`: offset paging, admin only, `{users, total, count, offset}`.
 
         `on_total` receives the server's `total` (for the row-count sanity check).
         """
 
-        def fetch(page: int) -> tuple[list[Row], int | None]:
-            params: dict[str, Any] = {"limit": PAGE_SIZE, "offset": page * PAGE_SIZE}
+        def fetch(page_number: int) -> Page:
+            params: dict[str, Any] = {"limit": PAGE_SIZE, "offset": page_number * PAGE_SIZE}
             if user_type:
                 params["userType"] = user_type
-            body = self.http.request(
-                "GET", "/v4/user", params=params, acting_user_id=self.acting_user_id
-            )
-            total = body.get("total")
-            if on_total is not None and total is not None:
-                on_total(int(total))
-            return body.get("users") or [], total
+            page = self._get_page("/v4/user", "users", params, self.acting_user_id)
+            if on_total is not None and page.total is not None:
+                on_total(page.total)
+            return page
 
         return iter_consistent_pages(fetch, PAGE_SIZE)
 
+    def fetch_meeting_type_page(self, user_id: str) -> Page:
+        """`GET /v4/meeting-type`: the acting user's meeting types, a bare array, unpaged."""
+        return self._get_page("/v4/meeting-type", None, None, self._actor(user_id))
+
     def list_meeting_types(self, user_id: str) -> list[Row]:
-        """`GET /v4/meeting-type`: the acting user's meeting types, a bare array."""
-        return self.http.request("GET", "/v4/meeting-type", acting_user_id=self._actor(user_id))
+        return self.fetch_meeting_type_page(user_id).rows()
 
     def fetch_appointment_pages(
         self,
@@ -81,7 +81,7 @@ class MeetergoClient:
         sort_by: str = "appointment.createdAt",
         sort_direction: str = "DESC",
         created_after: datetime | None = None,
-    ) -> Iterator[list[Row]]:
+    ) -> Iterator[Page]:
         """`GET /v4/appointment/paginated` for one user: 0-based `page` + `pageSize`.
 
         `start`/`end` bound the appointment start time. With `created_after` (and createdAt
@@ -96,21 +96,20 @@ class MeetergoClient:
         if not self.uses_api_key and user_id != self.acting_user_id:
             params["userId"] = user_id
 
-        def fetch(page: int) -> tuple[list[Row], int | None]:
-            body = self.http.request(
-                "GET",
+        def fetch(page_number: int) -> Page:
+            return self._get_page(
                 "/v4/appointment/paginated",
-                params={**params, "page": page},
-                acting_user_id=self._actor(user_id),
+                "appointments",
+                {**params, "page": page_number},
+                self._actor(user_id),
             )
-            return body.get("appointments") or [], body.get("total")
 
         stop_after = None
         if created_after is not None:
             threshold = created_after.astimezone(UTC).isoformat()
 
-            def stop_after(rows: list[Row]) -> bool:
-                return any(_utc_iso(row.get("createdAt")) < threshold for row in rows)
+            def stop_after(page: Page) -> bool:
+                return any(_utc_iso(created) < threshold for created in page.created_at)
 
         return iter_consistent_pages(fetch, PAGE_SIZE, stop_after=stop_after)
 
@@ -139,11 +138,11 @@ class MeetergoClient:
     def fetch_pages_in_parallel(
         self,
         user_ids: Iterable[str],
-        fetch: Callable[[str], Iterator[list[Row]]],
+        fetch: Callable[[str], Iterator[Page]],
         *,
         workers: int = 4,
-        max_buffered: int = 8,
-    ) -> Iterator[tuple[str, list[Row] | None]]:
+        max_buffered: int = 64,
+    ) -> Iterator[tuple[str, Page | None]]:
         """Run `fetch(user_id)` (a page iterator) for many users on a thread pool.
 
         Yields `(user_id, page)` for every page and `(user_id, None)` once that user's
@@ -182,6 +181,21 @@ class MeetergoClient:
                 while not all(f.done() for f in futures):
                     with contextlib.suppress(queue.Empty):
                         pages.get(timeout=0.05)
+
+    def _get_page(
+        self,
+        path: str,
+        rows_key: str | None,
+        params: dict[str, Any] | None,
+        acting_user_id: str | None,
+    ) -> Page:
+        return self.http.request(
+            "GET",
+            path,
+            params=params,
+            acting_user_id=acting_user_id,
+            decode=lambda body: decode_page(body, rows_key),
+        )
 
     def _actor(self, user_id: str | None) -> str | None:
         if self.uses_api_key:

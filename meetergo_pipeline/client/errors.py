@@ -21,6 +21,10 @@ class MeetergoTransportError(MeetergoError):
     """The request never produced a usable response (timeout, reset, truncated body)."""
 
 
+class MeetergoResponseShapeError(MeetergoError):
+    """A well-formed JSON body without the fields the client relies on (the API changed)."""
+
+
 class MeetergoPaginationError(MeetergoError):
     """The server kept returning inconsistent pages even after re-reading."""
 

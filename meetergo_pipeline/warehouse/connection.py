@@ -12,6 +12,7 @@ from meetergo_pipeline.sql import load_sql
 
 DEFAULT_DUCKDB_PATH = "data/meetergo.duckdb"
 DEFAULT_MEMORY_LIMIT = "256MB"
+CHECKPOINT_AFTER = "1GB"
 
 
 class WarehouseLockedError(RuntimeError):
@@ -30,14 +31,20 @@ def connect_writer(
 
     DuckDB's own lock message names the holder's PID; we keep it and add what to do.
     `memory_limit` caps DuckDB's buffer pool (it spills to `<file>.tmp/` beyond it), which
-    keeps a sync's peak memory flat however large the tenant.
+    keeps a sync's peak memory flat however large the tenant. Automatic checkpoints wait for
+    `CHECKPOINT_AFTER` of WAL: at DuckDB's default (16 MB) a sweep checkpointed every few
+    thousand appointments, rewriting the growing row group each time; the pipeline
+    checkpoints itself once a sync (and again before publishing).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     wait = first_wait_s
     for attempt in range(1, attempts + 1):
         try:
-            con = duckdb.connect(str(path), config={"memory_limit": memory_limit})
+            con = duckdb.connect(
+                str(path),
+                config={"memory_limit": memory_limit, "checkpoint_threshold": CHECKPOINT_AFTER},
+            )
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
                 raise

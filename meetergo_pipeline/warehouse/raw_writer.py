@@ -2,49 +2,75 @@
 
 from __future__ import annotations
 
-import json
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 import duckdb
 import pandas as pd
 
+from meetergo_pipeline.client.paging import Page
 from meetergo_pipeline.sql import load_sql
 
 RawEntity = Literal["users", "meeting_types", "appointments"]
 FLUSH_ROWS = 5000
 
 
-class RawWriter:
-    """Buffers rows per entity and upserts them set-based once `FLUSH_ROWS` are waiting.
+@dataclass
+class _Batch:
+    """Pages to upsert in one statement; no id occurs twice in it."""
 
-    Each row is staged as `(id, payload JSON text)`; the typed key columns are extracted by
-    the upsert SQL, so Python does no per-field work. Flushing never commits: the caller
-    decides where a transaction ends (so that sync state commits with its data).
+    pages: list[Page] = field(default_factory=list)
+    ids: set[str] = field(default_factory=set)
+
+
+class RawWriter:
+    """Buffers pages per entity and upserts them set-based once `FLUSH_ROWS` rows wait.
+
+    A page is staged as its response body, the bytes exactly as received (a BLOB; decoding
+    them to Python str would cost more than all the SQL): the upsert SQL unnests the rows
+    and extracts the typed key columns in DuckDB, so Python never parses or re-serialises a
+    payload (for a 100k-appointment sweep that was most of the sync's CPU).
+
+    An upsert cannot apply the same id twice, and deduplicating in SQL cost as much as the
+    rest of the upsert. So a page repeating an id that is already waiting (a multi-host
+    appointment, listed once per host) goes into a second batch, upserted after the first:
+    the later read wins. Flushing never commits: the caller decides where a transaction
+    ends (so that sync state commits with its data).
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection, seen_at: datetime) -> None:
         self.con = con
         self.seen_at = seen_at
-        self._pending: dict[RawEntity, list[tuple[str, str]]] = {
+        self._batches: dict[RawEntity, list[_Batch]] = {
             "users": [],
             "meeting_types": [],
             "appointments": [],
         }
-        self.rows_written: dict[RawEntity, int] = dict.fromkeys(self._pending, 0)
+        self.rows_written: dict[RawEntity, int] = dict.fromkeys(self._batches, 0)
 
-    def add(self, entity: RawEntity, rows: list[dict[str, Any]]) -> None:
-        pending = self._pending[entity]
-        pending.extend((str(row["id"]), json.dumps(row, ensure_ascii=False)) for row in rows)
-        if len(pending) >= FLUSH_ROWS:
+    def add(self, entity: RawEntity, page: Page) -> None:
+        batches = self._batches[entity]
+        batch = next((b for b in batches if b.ids.isdisjoint(page.ids)), None)
+        if batch is None:
+            batch = _Batch()
+            batches.append(batch)
+        batch.pages.append(page)
+        batch.ids.update(page.ids)
+        if sum(len(b.ids) for b in batches) >= FLUSH_ROWS:
             self.flush(entity)
 
     def flush(self, entity: RawEntity | None = None) -> None:
-        for name in [entity] if entity else list(self._pending):
-            rows = self._pending[name]
-            if not rows:
-                continue
-            batch = pd.DataFrame(rows, columns=["id", "payload"])  # noqa: F841 - read by SQL
-            self.con.execute(load_sql(f"raw/upsert_{name}.sql"), {"seen_at": self.seen_at})
-            self.rows_written[name] += len(rows)
-            rows.clear()
+        for name in [entity] if entity else list(self._batches):
+            for batch in self._batches[name]:
+                self._upsert(name, batch)
+            self._batches[name].clear()
+
+    def _upsert(self, entity: RawEntity, batch: _Batch) -> None:
+        staged = pd.DataFrame({"body": [page.body for page in batch.pages]})
+        self.con.register("pages", staged)
+        try:
+            self.con.execute(load_sql(f"raw/upsert_{entity}.sql"), {"seen_at": self.seen_at})
+        finally:
+            self.con.unregister("pages")
+        self.rows_written[entity] += len(batch.ids)

@@ -24,7 +24,7 @@ import duckdb
 
 from meetergo_pipeline.client import MeetergoClient
 from meetergo_pipeline.client.models import parse_utc
-from meetergo_pipeline.client.paging import Row
+from meetergo_pipeline.client.paging import Page
 from meetergo_pipeline.sql import load_sql
 from meetergo_pipeline.warehouse.connection import ensure_raw_schema
 from meetergo_pipeline.warehouse.raw_writer import RawWriter
@@ -113,7 +113,7 @@ def sync_api_to_raw(
     hwms = state.all_times(HWM_PREFIX)
     overlap = timedelta(minutes=policy.overlap_minutes)
 
-    def new_bookings(user_id: str) -> Iterator[list[Row]]:
+    def new_bookings(user_id: str) -> Iterator[Page]:
         mark = hwms.get(user_id) if mode == "incremental" else None
         return client.fetch_appointment_pages(
             user_id, created_after=mark - overlap if mark else None
@@ -135,7 +135,7 @@ def sync_api_to_raw(
         window_start = started - timedelta(days=policy.lookback_days)
         window_end = started + timedelta(days=policy.horizon_days)
 
-        def window(user_id: str) -> Iterator[list[Row]]:
+        def window(user_id: str) -> Iterator[Page]:
             return client.fetch_appointment_pages(
                 user_id,
                 start=window_start,
@@ -198,7 +198,7 @@ def _sync_users(client: MeetergoClient, writer: RawWriter, report: SyncReport) -
 
     for page in client.fetch_user_pages(on_total=remember_total):
         writer.add("users", page)
-        user_ids.extend(str(user["id"]) for user in page)
+        user_ids.extend(page.ids)
     writer.flush()
     return user_ids
 
@@ -209,11 +209,11 @@ def _sync_meeting_types(
     seen = 0
     pages = client.fetch_pages_in_parallel(
         user_ids,
-        lambda user_id: iter([client.list_meeting_types(user_id)]),
+        lambda user_id: iter([client.fetch_meeting_type_page(user_id)]),
         workers=policy.workers,
     )
     for _user_id, page in pages:
-        if page:
+        if page is not None:
             writer.add("meeting_types", page)
             seen += len(page)
     writer.flush()
@@ -226,7 +226,7 @@ def _sync_appointments(
     writer: RawWriter,
     state: SyncState,
     user_ids: list[str],
-    fetch: Callable[[str], Iterator[list[Row]]],
+    fetch: Callable[[str], Iterator[Page]],
     policy: SyncPolicy,
     started: datetime,
     progress: Callable[[str], None],
@@ -259,7 +259,7 @@ def _sync_appointments(
                 progress(f"appointments: {users_done}/{len(user_ids)} users, {rows_seen} rows")
             continue
         if track_hwm and user_id not in newest:
-            created = parse_utc(page[0].get("createdAt"))
+            created = parse_utc(page.created_at[0])
             if created is not None:
                 newest[user_id] = created
         writer.add("appointments", page)

@@ -1,0 +1,64 @@
+"""RawWriter against a real DuckDB file: pages in, one row per id out."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from meetergo_pipeline.client.models import decode_page
+from meetergo_pipeline.warehouse.connection import connect_writer
+from meetergo_pipeline.warehouse.raw_writer import RawWriter
+
+SEEN_AT = datetime(2026, 11, 24, 8, 0, tzinfo=UTC)
+
+
+def appointment(appointment_id: str, updated_at: str, note: str) -> dict[str, object]:
+    return {
+        "id": appointment_id,
+        "start": "2026-12-01T09:00:00+01:00",
+        "createdAt": "2026-11-20T10:00:00.000Z",
+        "updatedAt": updated_at,
+        "notes": note,
+    }
+
+
+def page_of(*rows: dict[str, object]):
+    body = json.dumps({"appointments": list(rows), "total": len(rows)}, ensure_ascii=False)
+    return decode_page(body.encode(), "appointments")
+
+
+def test_a_multi_host_appointment_listed_twice_lands_once_and_the_later_read_wins(
+    tmp_path: Path,
+) -> None:
+    con = connect_writer(tmp_path / "w.duckdb")
+    writer = RawWriter(con, seen_at=SEEN_AT)
+    writer.add("appointments", page_of(appointment("a", "2026-11-21T00:00:00Z", "first host")))
+    writer.add(
+        "appointments",
+        page_of(
+            appointment("a", "2026-11-22T00:00:00Z", "second host, änderung"),
+            appointment("b", "2026-11-21T00:00:00+02:00", "only host"),
+        ),
+    )
+    writer.flush()
+    rows = con.execute(
+        "SELECT appointment_id, payload ->> 'notes', source_updated_at, start_at, last_seen_at "
+        "FROM raw.appointments ORDER BY appointment_id"
+    ).fetchall()
+    assert [(r[0], r[1]) for r in rows] == [("a", "second host, änderung"), ("b", "only host")]
+    assert rows[0][2] == datetime(2026, 11, 22, tzinfo=UTC)
+    assert rows[1][2] == datetime(2026, 11, 20, 22, tzinfo=UTC)
+    assert rows[0][3] == datetime(2026, 12, 1, 8, tzinfo=UTC)
+    assert {r[4] for r in rows} == {SEEN_AT}
+    assert writer.rows_written["appointments"] == 3
+
+
+def test_payloads_are_stored_byte_for_byte_as_json(tmp_path: Path) -> None:
+    con = connect_writer(tmp_path / "w.duckdb")
+    writer = RawWriter(con, seen_at=SEEN_AT)
+    row = appointment("c", "2026-11-21T00:00:00Z", "Zoë Ø 😀")
+    writer.add("appointments", page_of(row))
+    writer.flush()
+    (payload,) = con.execute("SELECT payload FROM raw.appointments").fetchone()  # type: ignore[misc]
+    assert json.loads(payload) == row
