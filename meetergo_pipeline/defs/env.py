@@ -22,6 +22,7 @@ from meetergo_pipeline.defs.resources import (
     WebhookLogResource,
 )
 from meetergo_pipeline.transform import TransformSettings
+from meetergo_pipeline.warehouse.connection import DEFAULT_MEMORY_LIMIT
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ SETTINGS: dict[str, Setting] = {
         ),
         Setting(
             "MEETERGO_DUCKDB_MEMORY_LIMIT",
-            "256MB",
+            DEFAULT_MEMORY_LIMIT,
             "DuckDB memory cap of the pipeline (spills to disk beyond it)",
         ),
         Setting(

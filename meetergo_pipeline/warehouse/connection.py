@@ -11,8 +11,9 @@ import duckdb
 from meetergo_pipeline.sql import load_sql
 
 DEFAULT_DUCKDB_PATH = "data/meetergo.duckdb"
-DEFAULT_MEMORY_LIMIT = "256MB"
-CHECKPOINT_AFTER = "1GB"
+DEFAULT_MEMORY_LIMIT = "128MB"
+CHECKPOINT_AFTER = "32MB"
+ROW_GROUP_SIZE = 20_480
 
 
 class WarehouseLockedError(RuntimeError):
@@ -31,20 +32,20 @@ def connect_writer(
 
     DuckDB's own lock message names the holder's PID; we keep it and add what to do.
     `memory_limit` caps DuckDB's buffer pool (it spills to `<file>.tmp/` beyond it), which
-    keeps a sync's peak memory flat however large the tenant. Automatic checkpoints wait for
-    `CHECKPOINT_AFTER` of WAL: at DuckDB's default (16 MB) a sweep checkpointed every few
-    thousand appointments, rewriting the growing row group each time; the pipeline
-    checkpoints itself once a sync (and again before publishing).
+    keeps a sync's peak memory flat however large the tenant.
+
+    The file is attached with row groups of `ROW_GROUP_SIZE` rows rather than DuckDB's
+    122,880: appended data reaches disk at each automatic checkpoint (every
+    `CHECKPOINT_AFTER` of WAL) and a full row group is never rewritten, so a sweep neither
+    keeps its rows in memory until the end nor re-compresses the same row group at every
+    checkpoint (both measured in BENCHMARKS.md).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     wait = first_wait_s
     for attempt in range(1, attempts + 1):
         try:
-            con = duckdb.connect(
-                str(path),
-                config={"memory_limit": memory_limit, "checkpoint_threshold": CHECKPOINT_AFTER},
-            )
+            con = _attach(path, memory_limit)
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
                 raise
@@ -59,6 +60,23 @@ def connect_writer(
         ensure_raw_schema(con)
         return con
     raise AssertionError("unreachable")
+
+
+def _attach(path: Path, memory_limit: str) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(
+        config={
+            "memory_limit": memory_limit,
+            "checkpoint_threshold": CHECKPOINT_AFTER,
+            "temp_directory": f"{path}.tmp",
+        }
+    )
+    try:
+        con.execute(f"ATTACH ? AS warehouse (ROW_GROUP_SIZE {ROW_GROUP_SIZE})", [str(path)])
+        con.execute("USE warehouse")
+    except BaseException:
+        con.close()
+        raise
+    return con
 
 
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:

@@ -1,11 +1,17 @@
 -- Raw layer: one row per entity id as the meetergo API (or the webhook log) last showed it.
 -- The full JSON payload travels beside a few typed key columns; nothing is ever deleted
 -- physically: rows that vanish from the API get deleted_at.
+--
+-- The API tables are written only by the MERGE upserts beside this file, which keep ids
+-- unique (the core layer's unique-id checks verify it). They carry no PRIMARY KEY: its
+-- index cost memory and time on every batch and bought nothing the MERGE does not give.
+-- Payloads are stored with zstd: JSON compresses about 3x better than with DuckDB's default
+-- choice for strings, and a checkpoint takes a third of the time.
 CREATE SCHEMA IF NOT EXISTS raw;
 
 CREATE TABLE IF NOT EXISTS raw.users (
-    user_id           VARCHAR PRIMARY KEY,
-    payload           JSON NOT NULL,
+    user_id           VARCHAR NOT NULL,
+    payload           JSON NOT NULL USING COMPRESSION zstd,
     source_updated_at TIMESTAMPTZ,
     first_seen_at     TIMESTAMPTZ NOT NULL,
     last_seen_at      TIMESTAMPTZ NOT NULL,
@@ -13,9 +19,9 @@ CREATE TABLE IF NOT EXISTS raw.users (
 );
 
 CREATE TABLE IF NOT EXISTS raw.meeting_types (
-    meeting_type_id   VARCHAR PRIMARY KEY,
+    meeting_type_id   VARCHAR NOT NULL,
     user_id           VARCHAR,
-    payload           JSON NOT NULL,
+    payload           JSON NOT NULL USING COMPRESSION zstd,
     source_updated_at TIMESTAMPTZ,
     first_seen_at     TIMESTAMPTZ NOT NULL,
     last_seen_at      TIMESTAMPTZ NOT NULL,
@@ -23,10 +29,10 @@ CREATE TABLE IF NOT EXISTS raw.meeting_types (
 );
 
 CREATE TABLE IF NOT EXISTS raw.appointments (
-    appointment_id    VARCHAR PRIMARY KEY,
+    appointment_id    VARCHAR NOT NULL,
     created_at        TIMESTAMPTZ,
     start_at          TIMESTAMPTZ,
-    payload           JSON NOT NULL,
+    payload           JSON NOT NULL USING COMPRESSION zstd,
     source_updated_at TIMESTAMPTZ,
     first_seen_at     TIMESTAMPTZ NOT NULL,
     last_seen_at      TIMESTAMPTZ NOT NULL,
@@ -41,7 +47,7 @@ CREATE TABLE IF NOT EXISTS raw.webhook_events (
     occurred_at       TIMESTAMPTZ,          -- source time of the change, see webhooks/ingest.py
     received_at       TIMESTAMPTZ NOT NULL, -- first receipt
     delivery_count    INTEGER NOT NULL,
-    body              JSON NOT NULL,        -- the delivery body exactly as received
+    body              JSON NOT NULL USING COMPRESSION zstd,  -- the delivery body exactly as received
     source_file       VARCHAR NOT NULL
 );
 
