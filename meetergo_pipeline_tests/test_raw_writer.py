@@ -28,7 +28,7 @@ def page_of(*rows: dict[str, object]):
     return decode_page(body.encode(), "appointments")
 
 
-def test_a_multi_host_appointment_listed_twice_lands_once_and_the_later_read_wins(
+def test_a_multi_host_appointment_listed_twice_lands_once_from_its_first_read(
     tmp_path: Path,
 ) -> None:
     con = connect_writer(tmp_path / "w.duckdb")
@@ -46,12 +46,21 @@ def test_a_multi_host_appointment_listed_twice_lands_once_and_the_later_read_win
         "SELECT appointment_id, payload ->> 'notes', source_updated_at, start_at, last_seen_at "
         "FROM raw.appointments ORDER BY appointment_id"
     ).fetchall()
-    assert [(r[0], r[1]) for r in rows] == [("a", "second host, änderung"), ("b", "only host")]
-    assert rows[0][2] == datetime(2026, 11, 22, tzinfo=UTC)
+    assert [(r[0], r[1]) for r in rows] == [("a", "first host"), ("b", "only host")]
+    assert rows[0][2] == datetime(2026, 11, 21, tzinfo=UTC)
     assert rows[1][2] == datetime(2026, 11, 20, 22, tzinfo=UTC)
     assert rows[0][3] == datetime(2026, 12, 1, 8, tzinfo=UTC)
     assert {r[4] for r in rows} == {SEEN_AT}
     assert writer.rows_written["appointments"] == 3
+
+    next_sync = RawWriter(con, seen_at=datetime(2026, 11, 24, 9, 0, tzinfo=UTC))
+    next_sync.add("appointments", page_of(appointment("a", "2026-11-23T00:00:00Z", "moved")))
+    next_sync.flush()
+    stored = con.execute(
+        "SELECT payload ->> 'notes', first_seen_at, last_seen_at FROM raw.appointments "
+        "WHERE appointment_id = 'a'"
+    ).fetchone()
+    assert stored == ("moved", SEEN_AT, datetime(2026, 11, 24, 9, 0, tzinfo=UTC))
 
 
 def test_payloads_are_stored_byte_for_byte_as_json(tmp_path: Path) -> None:

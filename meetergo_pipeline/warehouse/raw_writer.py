@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Literal
 
 import duckdb
-import pandas as pd
 
 from meetergo_pipeline.client.paging import Page
 from meetergo_pipeline.sql import load_sql
@@ -27,16 +26,16 @@ class _Batch:
 class RawWriter:
     """Buffers pages per entity and upserts them set-based once `FLUSH_ROWS` rows wait.
 
-    A page is staged as its response body, the bytes exactly as received (a BLOB; decoding
+    A page is passed as its response body, the bytes exactly as received (a BLOB; decoding
     them to Python str would cost more than all the SQL): the upsert SQL unnests the rows
     and extracts the typed key columns in DuckDB, so Python never parses or re-serialises a
     payload (for a 100k-appointment sweep that was most of the sync's CPU).
 
     An upsert cannot apply the same id twice, and deduplicating in SQL cost as much as the
     rest of the upsert. So a page repeating an id that is already waiting (a multi-host
-    appointment, listed once per host) goes into a second batch, upserted after the first:
-    the later read wins. Flushing never commits: the caller decides where a transaction
-    ends (so that sync state commits with its data).
+    appointment, listed once per host) goes into a second batch, upserted after the first;
+    the upsert keeps the first read of a row in a sync (`seen_at`). Flushing never commits:
+    the caller decides where a transaction ends (so that sync state commits with its data).
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection, seen_at: datetime) -> None:
@@ -67,10 +66,8 @@ class RawWriter:
             self._batches[name].clear()
 
     def _upsert(self, entity: RawEntity, batch: _Batch) -> None:
-        staged = pd.DataFrame({"body": [page.body for page in batch.pages]})
-        self.con.register("pages", staged)
-        try:
-            self.con.execute(load_sql(f"raw/upsert_{entity}.sql"), {"seen_at": self.seen_at})
-        finally:
-            self.con.unregister("pages")
+        self.con.execute(
+            load_sql(f"raw/upsert_{entity}.sql"),
+            {"bodies": [page.body for page in batch.pages], "seen_at": self.seen_at},
+        )
         self.rows_written[entity] += len(batch.ids)

@@ -29,7 +29,17 @@ class SyncState:
         return {key.removeprefix(prefix): parse_utc(value) for key, value in rows}  # type: ignore[misc]
 
     def set_time(self, key: str, value: datetime, now: datetime) -> None:
+        self.set_times({key: value}, now)
+
+    def set_times(self, values: dict[str, datetime], now: datetime) -> None:
+        """Write several keys in one statement (one per key cost ~10 ms each in a sync)."""
+        if not values:
+            return
         self.con.execute(
-            "INSERT OR REPLACE INTO raw.sync_state VALUES (?, ?, ?)",
-            [key, value.isoformat(), now],
+            "INSERT OR REPLACE INTO raw.sync_state SELECT unnest($keys), unnest($values), $now",
+            {
+                "keys": list(values),
+                "values": [value.isoformat() for value in values.values()],
+                "now": now,
+            },
         )

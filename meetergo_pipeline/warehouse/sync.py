@@ -236,22 +236,29 @@ def _sync_appointments(
     """Stream every user's listing into raw.appointments.
 
     In createdAt-descending listings the first row of the first page is the user's newest
-    booking: that is the high-water mark, written when the user's listing completes, in the
-    same transaction as (or a later one than) the user's rows. Transactions end at a user
+    booking: that is the high-water mark, written once the user's listing is complete, in
+    the same transaction as (or a later one than) the user's rows. Transactions end at a user
     boundary once `policy.commit_every_rows` rows are pending: fewer, larger commits write the WAL
     far faster than one per user, and a crash still loses at most that much progress.
     """
     newest: dict[str, datetime] = {}
+    completed_hwms: dict[str, datetime] = {}
     rows_seen = rows_committed = 0
     users_done = 0
+
+    def commit() -> None:
+        writer.flush()
+        state.set_times(completed_hwms, started)
+        completed_hwms.clear()
+        con.commit()
+
     con.begin()
     for user_id, page in client.fetch_pages_in_parallel(user_ids, fetch, workers=policy.workers):
         if page is None:
             if track_hwm and user_id in newest:
-                state.set_time(HWM_PREFIX + user_id, newest[user_id], started)
+                completed_hwms[HWM_PREFIX + user_id] = newest[user_id]
             if rows_seen - rows_committed >= policy.commit_every_rows:
-                writer.flush()
-                con.commit()
+                commit()
                 con.begin()
                 rows_committed = rows_seen
             users_done += 1
@@ -264,8 +271,7 @@ def _sync_appointments(
                 newest[user_id] = created
         writer.add("appointments", page)
         rows_seen += len(page)
-    writer.flush()
-    con.commit()
+    commit()
     return rows_seen
 
 

@@ -1,11 +1,12 @@
--- Upsert a batch of GET /v4/appointment/paginated pages, staged as `pages(body BLOB)` (response
--- bodies as received). No id occurs twice in a batch (RawWriter sees to it): an appointment
--- with several hosts, listed once per host, lands in two batches and the later read wins.
+-- Upsert a batch of GET /v4/appointment/paginated pages, passed as `$bodies` (response
+-- bodies as received). No id occurs twice in a batch (RawWriter sees to it). A row this sync
+-- already stored ($seen_at) is left as it is: an appointment with several hosts is listed
+-- once per host, moments apart, and re-writing its payload was a third of the sync's cost.
 MERGE INTO raw.appointments AS stored
 USING (
     WITH listed AS (
         SELECT unnest(json_extract(decode(body), '$.appointments[*]')) AS payload
-        FROM pages
+        FROM unnest($bodies::BLOB[]) AS pages (body)
     )
 
     SELECT
@@ -18,7 +19,7 @@ USING (
     FROM listed
 ) AS read
 ON stored.appointment_id = read.k.id
-WHEN MATCHED THEN UPDATE SET
+WHEN MATCHED AND stored.last_seen_at IS DISTINCT FROM $seen_at THEN UPDATE SET
     created_at = read.k.createdAt,
     start_at = read.k.start,
     payload = read.payload,

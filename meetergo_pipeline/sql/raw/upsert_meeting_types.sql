@@ -1,12 +1,12 @@
--- Upsert a batch of GET /v4/meeting-type answers (bare arrays), staged as `pages(body BLOB)`.
+-- Upsert a batch of GET /v4/meeting-type answers (bare arrays), passed as `$bodies`.
 -- Meeting types carry no updatedAt on the wire; createdAt is the only source time.
 MERGE INTO raw.meeting_types AS stored
 USING (
     SELECT unnest(json_extract(decode(body), '$[*]')) AS payload
-    FROM pages
+    FROM unnest($bodies::BLOB[]) AS pages (body)
 ) AS read
 ON stored.meeting_type_id = read.payload ->> 'id'
-WHEN MATCHED THEN UPDATE SET
+WHEN MATCHED AND stored.last_seen_at IS DISTINCT FROM $seen_at THEN UPDATE SET
     user_id = read.payload ->> 'userId',
     payload = read.payload,
     source_updated_at = CAST(

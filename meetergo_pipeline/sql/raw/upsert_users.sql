@@ -1,12 +1,12 @@
--- Upsert a batch of GET /v4/user pages, staged as `pages(body BLOB)`; seeing a row again
+-- Upsert a batch of GET /v4/user pages, passed as `$bodies`; seeing a row again
 -- undeletes it.
 MERGE INTO raw.users AS stored
 USING (
     SELECT unnest(json_extract(decode(body), '$.users[*]')) AS payload
-    FROM pages
+    FROM unnest($bodies::BLOB[]) AS pages (body)
 ) AS read
 ON stored.user_id = read.payload ->> 'id'
-WHEN MATCHED THEN UPDATE SET
+WHEN MATCHED AND stored.last_seen_at IS DISTINCT FROM $seen_at THEN UPDATE SET
     payload = read.payload,
     source_updated_at = CAST(read.payload ->> 'updatedAt' AS TIMESTAMPTZ),
     last_seen_at = $seen_at,
