@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import sys
 import time
@@ -20,7 +19,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not hasattr(args, "handler"):
         parser.print_help()
         return 2
-    gc.freeze()  # what the imports built lives until exit: full collections need not walk it
     try:
         return int(args.handler(args) or 0)
     except (MeetergoError, ValueError) as exc:
@@ -28,10 +26,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
-    finally:
-        # The process is about to end: spare the interpreter's final garbage collection over
-        # the millions of objects Dagster leaves behind (about 0.6 s after every sync).
-        gc.freeze()
 
 
 def build_parser() -> argparse.ArgumentParser:
