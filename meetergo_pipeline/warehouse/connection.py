@@ -11,7 +11,7 @@ import duckdb
 from meetergo_pipeline.sql import load_sql
 
 DEFAULT_DUCKDB_PATH = "data/meetergo.duckdb"
-DEFAULT_MEMORY_LIMIT = "256MB"
+DEFAULT_MEMORY_LIMIT = "192MB"
 CHECKPOINT_AFTER = "32MB"
 ROW_GROUP_SIZE = 20_480
 
