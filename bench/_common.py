@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -43,10 +42,12 @@ def run_measured(
     cwd: Path | None = None,
     timeout_s: float = 600.0,
 ) -> Measured:
-    """Run a child to completion; its wall time and its own peak RSS (via wait4).
+    """Run a child to completion; its wall time and its own peak RSS.
 
-    `wait4` reports the resource use of exactly this child (and the descendants it reaped),
-    unlike RUSAGE_CHILDREN, which is the maximum over every child this process ever reaped.
+    The peak is the child's `VmHWM` (high-water RSS of its own address space), polled from
+    /proc while it runs. `ru_maxrss` from wait4 is not used: Linux folds the address space a
+    child had *before* exec into it, and with vfork that is this benchmark process, so a
+    child started by a large parent reported the parent's peak.
     """
     log_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"bench-child-{os.getpid()}.log"
     with log_path.open("w+") as log:
@@ -58,18 +59,29 @@ def run_measured(
             env=dict(env) if env is not None else None,
             cwd=cwd,
         )
-        timer = threading.Timer(timeout_s, process.kill)
-        timer.start()
-        try:
-            _, status, usage = os.wait4(process.pid, 0)
-        finally:
-            timer.cancel()
+        peak_kb = 0
+        status_path = Path(f"/proc/{process.pid}/status")
+        deadline = started + timeout_s
+        while process.poll() is None:
+            peak_kb = max(peak_kb, _high_water_kb(status_path))
+            if time.perf_counter() > deadline:
+                process.kill()
+            time.sleep(0.02)
         seconds = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
         log.seek(0)
         output = log.read()
     log_path.unlink(missing_ok=True)
-    return Measured(process.returncode, seconds, usage.ru_maxrss / 1024, output)
+    return Measured(process.returncode, seconds, peak_kb / 1024, output)
+
+
+def _high_water_kb(status_path: Path) -> int:
+    try:
+        for line in status_path.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return 0
 
 
 def child_env(**overrides: str) -> dict[str, str]:

@@ -212,7 +212,7 @@ def _bench_ingest(work: Path, lines: int) -> dict:
     log_dir = work / "log"
     log_dir.mkdir(parents=True)
     _write_synthetic_log(log_dir / "events-2025-03-01.jsonl", lines)
-    # wait4 gives the child's own peak RSS (RUSAGE_CHILDREN would include the receiver's).
+    # The child's own peak RSS (VmHWM), not the receiver's or this process's.
     child = run_measured(
         [sys.executable, __file__, "--ingest-child", str(log_dir), str(work / "bench.duckdb")],
         cwd=ROOT,

@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.bench_sync [--users 50] [--appointments 100000]
 
 Every sync is the real `meetergo-pipeline sync` command in a child process (Dagster job:
-API -> raw -> core -> analytics -> published snapshot), with its own peak RSS from wait4.
+API -> raw -> core -> analytics -> published snapshot), with its own peak RSS (VmHWM).
 
 1. Full sync, simulator (child process) without rate limit, vs the "floor": the same pages
    fetched and JSON-parsed by a bare sequential httpx loop in this process.

@@ -34,7 +34,7 @@ from meetergo_pipeline.webhooks.log import append_durably, quarantine_line, quar
 
 logger = logging.getLogger("meetergo_pipeline.webhooks.ingest")
 
-DEFAULT_BATCH_BYTES = 128 * 1024 * 1024
+DEFAULT_BATCH_BYTES = 64 * 1024 * 1024  # DuckDB needs ~3x this in memory: fits a 128 MB cap
 MIN_LINE_LIMIT = 2 * 1024 * 1024
 
 

@@ -2,9 +2,11 @@
 -- The full JSON payload travels beside a few typed key columns; nothing is ever deleted
 -- physically: rows that vanish from the API get deleted_at.
 --
--- The API tables are written only by the MERGE upserts beside this file, which keep ids
--- unique (the core layer's unique-id checks verify it). They carry no PRIMARY KEY: its
--- index cost memory and time on every batch and bought nothing the MERGE does not give.
+-- The API tables are written only by the MERGE upserts beside this file, and
+-- raw.webhook_events only by the ingest's anti-join insert: both keep keys unique (the core
+-- layer's unique-id checks verify it). These tables carry no PRIMARY KEY: its index cost
+-- memory and time on every batch (a 1M-event ingest ran out of a 192 MB cap) and bought
+-- nothing the writes do not already give.
 -- Payloads are stored with zstd: JSON compresses about 3x better than with DuckDB's default
 -- choice for strings, and a checkpoint takes a third of the time.
 CREATE SCHEMA IF NOT EXISTS raw;
@@ -41,7 +43,7 @@ CREATE TABLE IF NOT EXISTS raw.appointments (
 
 -- One row per distinct webhook event (at-least-once deliveries collapse onto event_key).
 CREATE TABLE IF NOT EXISTS raw.webhook_events (
-    event_key         VARCHAR PRIMARY KEY,  -- md5 of event type, appointment id, event time, body hash
+    event_key         VARCHAR NOT NULL,     -- md5 of event type, appointment id, event time, body hash
     event_type        VARCHAR NOT NULL,     -- as sent (webhookType / event); unknown types kept
     appointment_id    VARCHAR,              -- NULL for non-booking events (new_employee, ...)
     occurred_at       TIMESTAMPTZ,          -- source time of the change, see webhooks/ingest.py
