@@ -13,7 +13,7 @@ from meetergo_pipeline.sql import load_sql
 DEFAULT_DUCKDB_PATH = "data/meetergo.duckdb"
 DEFAULT_MEMORY_LIMIT = "192MB"
 CHECKPOINT_AFTER = "32MB"
-ROW_GROUP_SIZE = 20_480
+ROW_GROUP_SIZE = 10_240
 
 
 class WarehouseLockedError(RuntimeError):
@@ -35,10 +35,12 @@ def connect_writer(
     keeps a sync's peak memory flat however large the tenant.
 
     The file is attached with row groups of `ROW_GROUP_SIZE` rows rather than DuckDB's
-    122,880: appended data reaches disk at each automatic checkpoint (every
-    `CHECKPOINT_AFTER` of WAL) and a full row group is never rewritten, so a sweep neither
-    keeps its rows in memory until the end nor re-compresses the same row group at every
-    checkpoint (both measured in BENCHMARKS.md).
+    122,880. A sync commits every 20,000 rows, so each transaction fills at least one row
+    group, which DuckDB writes to the file compressed instead of logging it to the WAL; the
+    rest reaches disk at the next automatic checkpoint (every `CHECKPOINT_AFTER` of WAL),
+    and a full row group is never rewritten. A sweep thus neither keeps its rows in memory
+    until the end nor re-compresses one large row group at every checkpoint (measurements in
+    BENCHMARKS.md).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
