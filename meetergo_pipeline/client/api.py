@@ -146,8 +146,10 @@ class MeetergoClient:
         """Run `fetch(user_id)` (a page iterator) for many users on a thread pool.
 
         Yields `(user_id, page)` for every page and `(user_id, None)` once that user's
-        listing is complete. Pages come back through a bounded queue, so memory stays at a
-        few pages however large the tenant; every thread draws from the same RateBudget.
+        listing is complete. Pages come back through a queue of `max_buffered` pages (about
+        10 MB of appointment bodies at the default), so memory stays flat however large the
+        tenant, while the fetchers keep working during the consumer's DuckDB writes; every
+        thread draws from the same RateBudget.
         """
         pages: queue.Queue[Any] = queue.Queue(maxsize=max_buffered)
         cancelled = threading.Event()
