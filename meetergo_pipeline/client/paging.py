@@ -32,7 +32,7 @@ class Page:
 
     The warehouse stores each row's JSON straight from `body`, so a sync never builds (or
     re-serialises) Python objects for its payloads; `ids` and `created_at` are decoded
-    without them (see `models.decode_page_keys`). `rows()` parses the rows for callers that
+    without them (see `models.decode_page`). `rows()` parses the rows for callers that
     want them. `rows_key` names the array in the body; None when the body is a bare array.
     """
 
