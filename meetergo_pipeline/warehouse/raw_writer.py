@@ -1,8 +1,7 @@
-"""RawWriter: stream API pages into the raw tables in batches, upserting by id."""
+"""RawWriter: stream API pages into the raw tables, merging by id once per transaction."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
@@ -12,62 +11,61 @@ from meetergo_pipeline.client.paging import Page
 from meetergo_pipeline.sql import load_sql
 
 RawEntity = Literal["users", "meeting_types", "appointments"]
-FLUSH_ROWS = 5000
-
-
-@dataclass
-class _Batch:
-    """Pages to upsert in one statement; no id occurs twice in it."""
-
-    pages: list[Page] = field(default_factory=list)
-    ids: set[str] = field(default_factory=set)
+STAGE_ROWS = 5000
 
 
 class RawWriter:
-    """Buffers pages per entity and upserts them set-based once `FLUSH_ROWS` rows wait.
+    """Stages pages as they arrive and merges them into `raw.<entity>` on `flush()`.
 
-    A page is passed as its response body, the bytes exactly as received (a BLOB; decoding
-    them to Python str would cost more than all the SQL): the upsert SQL unnests the rows
-    and extracts the typed key columns in DuckDB, so Python never parses or re-serialises a
-    payload (for a 100k-appointment sweep that was most of the sync's CPU).
+    A page goes to DuckDB as its response body, the bytes exactly as received (a BLOB;
+    decoding them to Python str would cost more than all the SQL): `stage_<entity>.sql`
+    unnests the rows and extracts the typed keys into a session-only staging table every
+    `STAGE_ROWS` rows, so Python never parses or re-serialises a payload. `flush()` merges
+    the staged rows by id (`merge_<entity>.sql`; the first read of a row in a sync wins) and
+    empties the stage. One merge per transaction rather than one per batch: a MERGE's cost
+    is mostly per statement and per stored row it probes, and batch-sized merges made up a
+    third of a full sweep.
 
-    An upsert cannot apply the same id twice, and deduplicating in SQL cost as much as the
-    rest of the upsert. So a page repeating an id that is already waiting (a multi-host
-    appointment, listed once per host) goes into a second batch, upserted after the first;
-    the upsert keeps the first read of a row in a sync (`seen_at`). Flushing never commits:
-    the caller decides where a transaction ends (so that sync state commits with its data).
+    Flushing never commits: the caller flushes, then commits, so sync state commits with
+    its data; rows staged but not flushed are lost with the transaction, never half-stored.
     """
 
     def __init__(self, con: duckdb.DuckDBPyConnection, seen_at: datetime) -> None:
         self.con = con
         self.seen_at = seen_at
-        self._batches: dict[RawEntity, list[_Batch]] = {
+        self._pending: dict[RawEntity, list[Page]] = {
             "users": [],
             "meeting_types": [],
             "appointments": [],
         }
-        self.rows_written: dict[RawEntity, int] = dict.fromkeys(self._batches, 0)
+        self._pending_rows: dict[RawEntity, int] = dict.fromkeys(self._pending, 0)
+        self._staged_rows: dict[RawEntity, int] = dict.fromkeys(self._pending, 0)
+        self.rows_written: dict[RawEntity, int] = dict.fromkeys(self._pending, 0)
+        con.execute(load_sql("raw/staging.sql"))
 
     def add(self, entity: RawEntity, page: Page) -> None:
-        batches = self._batches[entity]
-        batch = next((b for b in batches if b.ids.isdisjoint(page.ids)), None)
-        if batch is None:
-            batch = _Batch()
-            batches.append(batch)
-        batch.pages.append(page)
-        batch.ids.update(page.ids)
-        if sum(len(b.ids) for b in batches) >= FLUSH_ROWS:
-            self.flush(entity)
+        self._pending[entity].append(page)
+        self._pending_rows[entity] += len(page)
+        if self._pending_rows[entity] >= STAGE_ROWS:
+            self._stage(entity)
 
     def flush(self, entity: RawEntity | None = None) -> None:
-        for name in [entity] if entity else list(self._batches):
-            for batch in self._batches[name]:
-                self._upsert(name, batch)
-            self._batches[name].clear()
+        for name in [entity] if entity else list(self._pending):
+            self._stage(name)
+            if not self._staged_rows[name]:
+                continue
+            self.con.execute(load_sql(f"raw/merge_{name}.sql"), {"seen_at": self.seen_at})
+            self.con.execute(f"DELETE FROM staged_{name}")
+            self.rows_written[name] += self._staged_rows[name]
+            self._staged_rows[name] = 0
 
-    def _upsert(self, entity: RawEntity, batch: _Batch) -> None:
+    def _stage(self, entity: RawEntity) -> None:
+        pages = self._pending[entity]
+        if not pages:
+            return
         self.con.execute(
-            load_sql(f"raw/upsert_{entity}.sql"),
-            {"bodies": [page.body for page in batch.pages], "seen_at": self.seen_at},
+            load_sql(f"raw/stage_{entity}.sql"), {"bodies": [page.body for page in pages]}
         )
-        self.rows_written[entity] += len(batch.ids)
+        self._staged_rows[entity] += self._pending_rows[entity]
+        pages.clear()
+        self._pending_rows[entity] = 0

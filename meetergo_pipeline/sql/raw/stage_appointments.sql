@@ -1,0 +1,21 @@
+-- Stage GET /v4/appointment/paginated pages, passed as `$bodies` (response bodies as
+-- received): one row per listed appointment, its JSON beside the typed keys.
+INSERT INTO staged_appointments
+WITH listed AS (
+    SELECT unnest(json_extract(decode(body), '$.appointments[*]')) AS payload
+    FROM unnest($bodies::BLOB[]) AS pages (body)
+),
+
+keyed AS (
+    SELECT
+        payload,
+        json_transform(
+            payload,
+            '{"id": "VARCHAR", "createdAt": "TIMESTAMPTZ", "start": "TIMESTAMPTZ",
+              "updatedAt": "TIMESTAMPTZ"}'
+        ) AS k
+    FROM listed
+)
+
+SELECT k.id, k.createdAt, k.start, payload, k.updatedAt
+FROM keyed
