@@ -63,6 +63,17 @@ def test_a_multi_host_appointment_listed_twice_lands_once_from_its_first_read(
     assert stored == ("moved", SEEN_AT, datetime(2026, 11, 24, 9, 0, tzinfo=UTC))
 
 
+def test_a_row_stored_earlier_in_the_same_sync_is_not_rewritten(tmp_path: Path) -> None:
+    con = connect_writer(tmp_path / "w.duckdb")
+    writer = RawWriter(con, seen_at=SEEN_AT)
+    writer.add("appointments", page_of(appointment("a", "2026-11-21T00:00:00Z", "first host")))
+    writer.flush()  # a commit boundary: the row is stored before its second listing arrives
+    writer.add("appointments", page_of(appointment("a", "2026-11-22T00:00:00Z", "second host")))
+    writer.flush()
+    rows = con.execute("SELECT payload ->> 'notes' FROM raw.appointments").fetchall()
+    assert rows == [("first host",)]
+
+
 def test_payloads_are_stored_byte_for_byte_as_json(tmp_path: Path) -> None:
     con = connect_writer(tmp_path / "w.duckdb")
     writer = RawWriter(con, seen_at=SEEN_AT)
