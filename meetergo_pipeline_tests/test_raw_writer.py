@@ -82,3 +82,39 @@ def test_payloads_are_stored_byte_for_byte_as_json(tmp_path: Path) -> None:
     writer.flush()
     (payload,) = con.execute("SELECT payload FROM raw.appointments").fetchone()  # type: ignore[misc]
     assert json.loads(payload) == row
+
+
+def test_a_later_sync_updates_from_its_first_read_and_undeletes(tmp_path: Path) -> None:
+    con = connect_writer(tmp_path / "w.duckdb")
+    first = RawWriter(con, seen_at=SEEN_AT)
+    first.add(
+        "appointments",
+        page_of(
+            appointment("a", "2026-11-21T00:00:00Z", "booked"),
+            appointment("b", "2026-11-21T00:00:00Z", "booked"),
+        ),
+    )
+    first.flush()
+    con.execute("UPDATE raw.appointments SET deleted_at = ? WHERE appointment_id = 'b'", [SEEN_AT])
+
+    later = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    second = RawWriter(con, seen_at=later)
+    second.add("appointments", page_of(appointment("a", "2026-11-24T00:00:00Z", "moved")))
+    second.add(
+        "appointments",
+        page_of(
+            appointment("a", "2026-11-24T01:00:00Z", "second host's copy"),
+            appointment("b", "2026-11-24T00:00:00Z", "listed again"),
+            appointment("c", "2026-11-24T00:00:00Z", "new"),
+        ),
+    )
+    second.flush()
+    rows = con.execute(
+        "SELECT appointment_id, payload ->> 'notes', first_seen_at, last_seen_at, deleted_at "
+        "FROM raw.appointments ORDER BY appointment_id"
+    ).fetchall()
+    assert rows == [
+        ("a", "moved", SEEN_AT, later, None),
+        ("b", "listed again", SEEN_AT, later, None),
+        ("c", "new", later, later, None),
+    ]

@@ -21,10 +21,10 @@ class RawWriter:
     decoding them to Python str would cost more than all the SQL): `stage_<entity>.sql`
     unnests the rows and extracts the typed keys into a session-only staging table every
     `STAGE_ROWS` rows, so Python never parses or re-serialises a payload. `flush()` merges
-    the staged rows by id (`merge_<entity>.sql`; the first read of a row in a sync wins) and
-    empties the stage. One merge per transaction rather than one per batch: a MERGE's cost
-    is mostly per statement and per stored row it probes, and batch-sized merges made up a
-    third of a full sweep.
+    the staged rows by id (`merge_<entity>.sql`: update stored rows, insert new ones; the
+    first read of a row in a sync wins) and empties the stage. One merge per transaction
+    rather than one per batch: its cost is mostly per statement and per stored row it
+    probes, and batch-sized merges made up a third of a full sweep.
 
     Flushing never commits: the caller flushes, then commits, so sync state commits with
     its data; rows staged but not flushed are lost with the transaction, never half-stored.
@@ -54,7 +54,8 @@ class RawWriter:
             self._stage(name)
             if not self._staged_rows[name]:
                 continue
-            self.con.execute(load_sql(f"raw/merge_{name}.sql"), {"seen_at": self.seen_at})
+            for statement in self.con.extract_statements(load_sql(f"raw/merge_{name}.sql")):
+                self.con.execute(statement.query, {"seen_at": self.seen_at})
             self.con.execute(f"DELETE FROM staged_{name}")
             self.rows_written[name] += self._staged_rows[name]
             self._staged_rows[name] = 0

@@ -2,7 +2,7 @@
 -- The full JSON payload travels beside a few typed key columns; nothing is ever deleted
 -- physically: rows that vanish from the API get deleted_at.
 --
--- The API tables are written only by the MERGE upserts beside this file, and
+-- The API tables are written only by the merges beside this file (merge_*.sql), and
 -- raw.webhook_events only by the ingest's anti-join insert: both keep keys unique (the core
 -- layer's unique-id checks verify it). These tables carry no PRIMARY KEY: its index cost
 -- memory and time on every batch (a 1M-event ingest ran out of a 192 MB cap) and bought
