@@ -56,6 +56,23 @@ def _instance() -> DagsterInstance:
     return DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
 
 
+def step_failures(result: ExecuteInProcessResult) -> list[tuple[str, str]]:
+    """(step, message) of every failed step, the message of the error's root cause.
+
+    A step that gave up under its RetryPolicy fails with "Exceeded max_retries"; the error
+    that made it give up is the last link of the cause chain.
+    """
+    failures = []
+    for event in result.all_events:
+        if event.event_type != DagsterEventType.STEP_FAILURE:
+            continue
+        error = event.step_failure_data.error  # type: ignore[union-attr]
+        while error is not None and error.cause is not None:
+            error = error.cause
+        failures.append((event.step_key or "run", error.message.strip() if error else "failed"))
+    return failures
+
+
 def _print_summary(result: ExecuteInProcessResult, elapsed: float) -> None:
     out = sys.stdout
     failed_checks = [check for check in result.get_asset_check_evaluations() if not check.passed]
@@ -67,12 +84,8 @@ def _print_summary(result: ExecuteInProcessResult, elapsed: float) -> None:
             file=out,
         )
     if not result.success:
-        for event in result.all_events:
-            if event.event_type == DagsterEventType.STEP_FAILURE:
-                error = event.step_failure_data.error  # type: ignore[union-attr]
-                print(
-                    f"  {event.step_key}: {error.message.strip() if error else 'failed'}", file=out
-                )
+        for step_key, message in step_failures(result):
+            print(f"  {step_key}: {message}", file=out)
         return
     snapshot = setting("MEETERGO_SNAPSHOT_PATH")
     con = duckdb.connect(snapshot, read_only=True)

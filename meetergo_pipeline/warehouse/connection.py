@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -16,8 +18,15 @@ CHECKPOINT_AFTER = "32MB"
 ROW_GROUP_SIZE = 10_240
 
 
+WAL_REPLAY_FAILURE = "Failure while replaying WAL file"
+
+
 class WarehouseLockedError(RuntimeError):
     """Another process holds the working DuckDB file (DuckDB allows one writer)."""
+
+
+class WarehouseCorruptWalError(RuntimeError):
+    """The working file's write-ahead log cannot be replayed (torn or damaged on disk)."""
 
 
 def connect_writer(
@@ -30,7 +39,8 @@ def connect_writer(
 ) -> duckdb.DuckDBPyConnection:
     """Open the working file for writing, retrying a held lock with bounded backoff.
 
-    DuckDB's own lock message names the holder's PID; we keep it and add what to do.
+    DuckDB's own lock message names the holder's PID; we keep it and add what to do. A WAL
+    that fails its checksums raises `WarehouseCorruptWalError` (a copy of it kept aside).
     `memory_limit` caps DuckDB's buffer pool (it spills to `<file>.tmp/` beyond it), which
     keeps a sync's peak memory flat however large the tenant.
 
@@ -48,8 +58,10 @@ def connect_writer(
     for attempt in range(1, attempts + 1):
         try:
             con = _attach(path, memory_limit)
-        except duckdb.IOException as exc:
-            if "lock" not in str(exc).lower():
+        except duckdb.Error as exc:
+            if WAL_REPLAY_FAILURE in str(exc):
+                raise WarehouseCorruptWalError(_corrupt_wal_message(path, exc)) from None
+            if not isinstance(exc, duckdb.IOException) or "lock" not in str(exc).lower():
                 raise
             if attempt == attempts:
                 raise WarehouseLockedError(
@@ -62,6 +74,30 @@ def connect_writer(
         ensure_raw_schema(con)
         return con
     raise AssertionError("unreachable")
+
+
+def _corrupt_wal_message(path: Path, error: duckdb.Error) -> str:
+    """Keep a copy of the damaged WAL and say how to continue; nothing is deleted here.
+
+    DuckDB refuses to open a file whose WAL fails its checksums. Discarding the WAL loses
+    the commits since the last checkpoint, so that stays an operator's decision; the copy
+    keeps the evidence either way. The copy is named after the WAL's modification time, so
+    every step that trips over the same WAL keeps one copy, not one each.
+    """
+    wal = Path(f"{path}.wal")
+    changed = datetime.fromtimestamp(wal.stat().st_mtime, UTC).strftime("%Y%m%dT%H%M%SZ")
+    kept = wal.with_name(f"{wal.name}.corrupt-{changed}")
+    if not kept.exists():
+        shutil.copy2(wal, kept)
+    reason = str(error).splitlines()[0]
+    return (
+        f"{wal} cannot be replayed, so {path} was not opened and nothing was written "
+        f"(the published snapshot is untouched). DuckDB: {reason}. A copy of the log is kept "
+        f"at {kept}. {path} itself is consistent as of its last checkpoint: to continue from "
+        f"there, delete {wal} and run the sync again. The sync state lives in the same file "
+        "and rolls back with the data, so the next run reads again whatever the lost commits "
+        "held (webhook events from the log, bookings from the API)."
+    )
 
 
 def _attach(path: Path, memory_limit: str) -> duckdb.DuckDBPyConnection:
