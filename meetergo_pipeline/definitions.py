@@ -29,7 +29,9 @@ def build_definitions(environ: Mapping[str, str] | None = None) -> Definitions:
             analytics_tables,
             published_snapshot,
         ],
-        jobs=build_jobs(setting("MEETERGO_STEP_RETRIES", env)),
+        jobs=build_jobs(
+            setting("MEETERGO_STEP_RETRIES", env), setting("MEETERGO_STEP_RETRY_DELAY_S", env)
+        ),
         schedules=build_schedules(
             setting("MEETERGO_SYNC_CRON", env),
             setting("MEETERGO_FULL_SWEEP_CRON", env),

@@ -86,6 +86,12 @@ SETTINGS: dict[str, Setting] = {
         Setting("MEETERGO_SYNC_OVERLAP_MINUTES", "15", "re-read below each high-water mark", float),
         Setting("MEETERGO_SYNC_RESCAN_EVERY_HOURS", "6", "re-scan cadence", float),
         Setting("MEETERGO_STEP_RETRIES", "2", "retries of a failed asset step (backoff)", int),
+        Setting(
+            "MEETERGO_STEP_RETRY_DELAY_S",
+            "15",
+            "first wait before a step retry (doubles each time, with jitter)",
+            float,
+        ),
         Setting("MEETERGO_SYNC_CRON", "0 * * * *", "incremental sync schedule"),
         Setting("MEETERGO_FULL_SWEEP_CRON", "30 3 * * *", "full sweep schedule"),
         Setting("MEETERGO_SCHEDULE_TIMEZONE", "UTC", "time zone of both crons"),

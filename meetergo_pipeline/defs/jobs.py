@@ -32,15 +32,20 @@ SYNC_JOB = "meetergo_sync"
 WEBHOOK_JOB = "meetergo_webhook_refresh"
 
 
-def build_jobs(step_retries: int) -> list:
+def build_jobs(step_retries: int, retry_delay_s: float = 15.0) -> list:
     """The sync job and the webhook-triggered rebuild.
 
     A step that fails (e.g. an API outage outlasting the client's own retries) is retried
-    `step_retries` times with exponential backoff and jitter; worst case per request:
-    6 HTTP attempts x (1 + step_retries) steps (README, Reliability).
+    `step_retries` times, the first after `retry_delay_s`, then with exponential backoff and
+    jitter; worst case per request: 6 HTTP attempts x (1 + step_retries) steps (README, The
+    API client). Run retries (dagster.yaml) skip runs that failed in a step, so they do not
+    multiply this.
     """
     retry = RetryPolicy(
-        max_retries=step_retries, delay=15, backoff=Backoff.EXPONENTIAL, jitter=Jitter.PLUS_MINUS
+        max_retries=step_retries,
+        delay=retry_delay_s,
+        backoff=Backoff.EXPONENTIAL,
+        jitter=Jitter.PLUS_MINUS,
     )
     return [
         define_asset_job(

@@ -1,0 +1,38 @@
+"""A13: an API outage costs at most the documented number of requests, then fails the run."""
+
+from __future__ import annotations
+
+import pytest
+from dagster import DagsterEventType
+
+from meetergo_pipeline.client import http
+from meetergo_pipeline.run_sync import step_failures
+from meetergo_pipeline_tests.conftest import PipelineEnv
+from meetergo_pipeline_tests.test_sync import query, run_sync
+
+HTTP_ATTEMPTS = 6  # MeetergoHTTP.max_attempts, as the README states it
+
+
+def test_an_outage_costs_attempts_times_step_attempts_and_fails_the_run(
+    pipeline_env: PipelineEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MEETERGO_STEP_RETRIES", "1")
+    monkeypatch.setenv("MEETERGO_STEP_RETRY_DELAY_S", "0")
+    # The client's waits between attempts (1 s floor, doubling) only cost the test time.
+    monkeypatch.setattr(http, "backoff_seconds", lambda attempt: 0.0)
+    sim = pipeline_env.sim
+    sim.faults.add("/v4/user", method="GET", times=None, status=503)
+    sim.stats.reset()
+
+    result = run_sync("full")
+
+    assert not result.success
+    listing_requests = sim.stats.requests_for("/v4/user")
+    assert len(listing_requests) == HTTP_ATTEMPTS * (1 + 1)
+    restarts = [e for e in result.all_events if e.event_type == DagsterEventType.STEP_RESTARTED]
+    assert [e.step_key for e in restarts] == ["raw_api_tables"]
+    assert [step for step, _ in step_failures(result)] == ["raw_api_tables"]
+    [(_, message)] = step_failures(result)
+    assert "503" in message
+    assert not pipeline_env.snapshot_path.exists()
+    assert query(pipeline_env.duckdb_path, "SELECT count(*) FROM raw.sync_runs") == [(0,)]
