@@ -262,6 +262,29 @@ def test_bad_numeric_setting_names_the_variable(monkeypatch: pytest.MonkeyPatch)
         build_definitions()
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("MEETERGO_SYNC_WORKERS", "0", "a whole number >= 1"),
+        ("MEETERGO_SYNC_COMMIT_EVERY_ROWS", "1.5", "a whole number >= 1"),
+        ("MEETERGO_API_BUDGET_SHARE", "1.5", "a number > 0 and <= 1"),
+        ("MEETERGO_API_RATE_LIMIT_PER_MINUTE", "0", "a number > 0"),
+        ("MEETERGO_SYNC_LOOKBACK_DAYS", "-1", "a number >= 0"),
+        ("MEETERGO_SYNC_HORIZON_DAYS", "nan", "a number >= 0"),
+        ("MEETERGO_STEP_RETRIES", "-1", "a whole number >= 0"),
+        ("MEETERGO_STEP_RETRY_DELAY_S", "-15", "a number >= 0"),
+    ],
+)
+def test_numeric_setting_out_of_range_fails_at_load_naming_the_range(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError) as raised:
+        build_definitions()
+    assert str(raised.value).startswith(f"{name} must be {expected} (")
+    assert str(raised.value).endswith(f"got {value!r}")
+
+
 def test_api_secret_never_reaches_the_event_log_or_the_warehouse(
     pipeline_env: PipelineEnv,
 ) -> None:

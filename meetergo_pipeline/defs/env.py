@@ -7,6 +7,7 @@ naming the variable.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -23,6 +24,39 @@ from meetergo_pipeline.defs.resources import (
 )
 from meetergo_pipeline.transform import TransformSettings
 from meetergo_pipeline.warehouse.connection import DEFAULT_MEMORY_LIMIT
+
+
+@dataclass(frozen=True)
+class Number:
+    """Parses a numeric setting and checks its range, so a value that cannot work (0 workers,
+    a negative window, a budget share above 1) fails at load time naming the variable."""
+
+    kind: type[int] | type[float]
+    minimum: float
+    maximum: float | None = None
+    minimum_allowed: bool = True
+
+    def __call__(self, raw: str) -> int | float:
+        value = self.kind(raw)
+        too_low = value < self.minimum or (value == self.minimum and not self.minimum_allowed)
+        too_high = self.maximum is not None and value > self.maximum
+        if not math.isfinite(value) or too_low or too_high:
+            raise ValueError(raw)
+        return value
+
+    @property
+    def expected(self) -> str:
+        noun = "a whole number" if self.kind is int else "a number"
+        lower = f"{'>=' if self.minimum_allowed else '>'} {self.minimum:g}"
+        upper = f" and <= {self.maximum:g}" if self.maximum is not None else ""
+        return f"{noun} {lower}{upper}"
+
+
+COUNT = Number(int, 0)
+AT_LEAST_ONE = Number(int, 1)
+NON_NEGATIVE = Number(float, 0)
+POSITIVE = Number(float, 0, minimum_allowed=False)
+SHARE = Number(float, 0, 1, minimum_allowed=False)
 
 
 @dataclass(frozen=True)
@@ -47,18 +81,18 @@ SETTINGS: dict[str, Setting] = {
         Setting(
             "MEETERGO_API_USER_ID", "", "acting admin user id; unset: resolved via /v4/user/me"
         ),
-        Setting("MEETERGO_API_BUDGET_SHARE", "0.5", "share of the key's rate limit to use", float),
+        Setting("MEETERGO_API_BUDGET_SHARE", "0.5", "share of the key's rate limit to use", SHARE),
         Setting(
             "MEETERGO_API_RATE_LIMIT_PER_MINUTE",
             "100",
             "the key's rate limit (requests/minute) the budget share is taken of",
-            float,
+            POSITIVE,
         ),
         Setting(
             "MEETERGO_API_RATE_LIMIT_BURST",
             "200",
             "the key's burst (bucket size) the budget share is taken of",
-            float,
+            POSITIVE,
         ),
         Setting("MEETERGO_API_BUDGET_DIR", "", "folder for a rate budget shared across processes"),
         Setting(
@@ -78,19 +112,28 @@ SETTINGS: dict[str, Setting] = {
             "MEETERGO_SYNC_COMMIT_EVERY_ROWS",
             "20000",
             "commit API rows at the next user boundary after this many (progress a crash may lose)",
-            int,
+            AT_LEAST_ONE,
         ),
-        Setting("MEETERGO_SYNC_WORKERS", "4", "users read in parallel", int),
-        Setting("MEETERGO_SYNC_LOOKBACK_DAYS", "7", "re-scan window start: now - N days", float),
-        Setting("MEETERGO_SYNC_HORIZON_DAYS", "30", "re-scan window end: now + N days", float),
-        Setting("MEETERGO_SYNC_OVERLAP_MINUTES", "15", "re-read below each high-water mark", float),
-        Setting("MEETERGO_SYNC_RESCAN_EVERY_HOURS", "6", "re-scan cadence", float),
-        Setting("MEETERGO_STEP_RETRIES", "2", "retries of a failed asset step (backoff)", int),
+        Setting("MEETERGO_SYNC_WORKERS", "4", "users read in parallel", AT_LEAST_ONE),
+        Setting(
+            "MEETERGO_SYNC_LOOKBACK_DAYS", "7", "re-scan window start: now - N days", NON_NEGATIVE
+        ),
+        Setting(
+            "MEETERGO_SYNC_HORIZON_DAYS", "30", "re-scan window end: now + N days", NON_NEGATIVE
+        ),
+        Setting(
+            "MEETERGO_SYNC_OVERLAP_MINUTES",
+            "15",
+            "re-read below each high-water mark",
+            NON_NEGATIVE,
+        ),
+        Setting("MEETERGO_SYNC_RESCAN_EVERY_HOURS", "6", "re-scan cadence", NON_NEGATIVE),
+        Setting("MEETERGO_STEP_RETRIES", "2", "retries of a failed asset step (backoff)", COUNT),
         Setting(
             "MEETERGO_STEP_RETRY_DELAY_S",
             "15",
             "first wait before a step retry (doubles each time, with jitter)",
-            float,
+            NON_NEGATIVE,
         ),
         Setting("MEETERGO_SYNC_CRON", "0 * * * *", "incremental sync schedule"),
         Setting("MEETERGO_FULL_SWEEP_CRON", "30 3 * * *", "full sweep schedule"),
@@ -106,13 +149,13 @@ SETTINGS: dict[str, Setting] = {
             "MEETERGO_WEBHOOK_SILENCE_WARN_MINUTES",
             "180",
             "warn when the webhook log is silent longer",
-            float,
+            POSITIVE,
         ),
         Setting(
             "MEETERGO_RECONCILIATION_WARN_THRESHOLD",
             "10",
             "warn above this many webhook/API mismatches",
-            int,
+            COUNT,
         ),
         Setting("MEETERGO_REPORTING_TIMEZONE", "UTC", "time zone of analytics days and months"),
         Setting(
@@ -120,8 +163,10 @@ SETTINGS: dict[str, Setting] = {
             TransformSettings.metered_booking_predicate,
             "SQL over core.appointments a / core.users u: which bookings are metered",
         ),
-        Setting("MEETERGO_PLAN_INCLUDED_BOOKINGS", "1000", "bookings included per month", int),
-        Setting("MEETERGO_PLAN_PRICE_PER_BOOKING", "0.50", "price per booking above that", float),
+        Setting("MEETERGO_PLAN_INCLUDED_BOOKINGS", "1000", "bookings included per month", COUNT),
+        Setting(
+            "MEETERGO_PLAN_PRICE_PER_BOOKING", "0.50", "price per booking above that", NON_NEGATIVE
+        ),
         Setting("MEETERGO_PLAN_CURRENCY", "EUR", "currency of the plan"),
     ]
 }
@@ -134,9 +179,9 @@ def setting(name: str, environ: Mapping[str, str] | None = None) -> Any:
     try:
         return spec.parse(raw)
     except ValueError:
-        raise ValueError(
-            f"{name} must be {spec.parse.__name__} ({spec.meaning}), got {raw!r}"
-        ) from None
+        parse = spec.parse
+        expected = parse.expected if isinstance(parse, Number) else parse.__name__
+        raise ValueError(f"{name} must be {expected} ({spec.meaning}), got {raw!r}") from None
 
 
 def _text(name: str, environ: Mapping[str, str]) -> Any:
