@@ -1,13 +1,15 @@
-"""G4: a run whose API hangs is ended by `dagster/max_runtime` with a FAILURE, via the daemon.
+"""G4 and G1: runs that hang or lose their worker end as FAILURE, via the daemon.
 
 The real deployment path: a Dagster instance from a dagster.yaml with run monitoring, the
-daemon, and a run launched by the CLI into its own run-worker process.
+daemon, and runs launched by the CLI into their own run-worker processes.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
 import time
@@ -15,9 +17,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from dagster import DagsterInstance, DagsterRunStatus
+import yaml
+from dagster import DagsterInstance, DagsterRun, DagsterRunStatus
 
 from meetergo_pipeline_tests.conftest import PipelineEnv
+from meetergo_pipeline_tests.test_sync import PAGED, run_sync, table_checksums
 
 BIN = Path(sys.executable).parent
 INSTANCE_YAML = """
@@ -33,6 +37,34 @@ telemetry:
   enabled: false
 """
 MAX_RUNTIME_S = 4
+KILLED_RUN_MAX_RUNTIME_S = 15
+
+
+TARGET = ["-m", "meetergo_pipeline.definitions", "-a", "defs"]
+
+
+def start_daemon(cwd: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [str(BIN / "dagster-daemon"), "run", *TARGET],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def launch_sync(cwd: Path, env: dict[str, str], max_runtime_s: int) -> None:
+    """`dagster job launch` of the sync job, as an operator would, with a short max runtime."""
+    tags = json.dumps({"dagster/max_runtime": str(max_runtime_s)})
+    launched = subprocess.run(
+        [str(BIN / "dagster"), "job", "launch", *TARGET, "-j", "meetergo_sync", "--tags", tags],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert launched.returncode == 0, launched.stderr[-2000:]
 
 
 def wait_for(predicate: Callable[[], bool], timeout_s: float) -> bool:
@@ -54,33 +86,9 @@ def test_a_hanging_api_run_is_failed_at_max_runtime(pipeline_env: PipelineEnv) -
     # The sync's first request (resolving the acting user) never gets its answer.
     pipeline_env.sim.faults.add("/v4/user/me", method="GET", times=None, delay_s=600)
     env = {**os.environ, "DAGSTER_HOME": str(home)}
-    target = ["-m", "meetergo_pipeline.definitions", "-a", "defs"]
-    daemon = subprocess.Popen(
-        [str(BIN / "dagster-daemon"), "run", *target],
-        cwd=pipeline_env.root,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    daemon = start_daemon(pipeline_env.root, env)
     try:
-        launched = subprocess.run(
-            [
-                str(BIN / "dagster"),
-                "job",
-                "launch",
-                *target,
-                "-j",
-                "meetergo_sync",
-                "--tags",
-                json.dumps({"dagster/max_runtime": str(MAX_RUNTIME_S)}),
-            ],
-            cwd=pipeline_env.root,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert launched.returncode == 0, launched.stderr[-2000:]
+        launch_sync(pipeline_env.root, env, MAX_RUNTIME_S)
         with DagsterInstance.from_config(str(home)) as instance:
             [run] = instance.get_runs()
             assert wait_for(
@@ -96,3 +104,82 @@ def test_a_hanging_api_run_is_failed_at_max_runtime(pipeline_env: PipelineEnv) -
     assert record is not None and record.end_time is not None and record.start_time is not None
     assert record.end_time - record.start_time < MAX_RUNTIME_S + 30
     assert not pipeline_env.snapshot_path.exists()
+
+
+def deployment_instance_yaml(home: Path) -> str:
+    """The project's dagster.yaml with its folders under `home` and a 1 s monitoring poll."""
+    config = yaml.safe_load((Path(__file__).parents[1] / "dagster.yaml").read_text())
+    config["storage"]["sqlite"]["base_dir"] = str(home / "storage")
+    config["local_artifact_storage"]["config"]["base_dir"] = str(home / "artifacts")
+    config["compute_logs"]["config"]["base_dir"] = str(home / "compute_logs")
+    config["run_monitoring"]["poll_interval_seconds"] = 1
+    return yaml.safe_dump(config)
+
+
+def worker_pid(instance: DagsterInstance, run_id: str) -> int | None:
+    for entry in instance.all_logs(run_id):
+        found = re.search(r"Started process for run \(pid: (\d+)\)", entry.message or "")
+        if found:
+            return int(found.group(1))
+    return None
+
+
+@pytest.mark.timeout(240)
+def test_a_killed_run_worker_is_failed_then_retried_from_failure_to_the_clean_tables(
+    pipeline_env: PipelineEnv, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """G1 with the deployment's own dagster.yaml: monitoring, run retries, one writer."""
+    home = pipeline_env.root / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(deployment_instance_yaml(home))
+    DagsterInstance.from_config(str(home)).dispose()
+    # Slow pages keep the worker inside the API step long enough to be killed there.
+    pipeline_env.sim.faults.add(PAGED, method="GET", times=None, delay_s=1.0)
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    daemon = start_daemon(pipeline_env.root, env)
+    try:
+        launch_sync(pipeline_env.root, env, KILLED_RUN_MAX_RUNTIME_S)
+        with DagsterInstance.from_config(str(home)) as instance:
+            [run] = instance.get_runs()
+
+            def in_api_step() -> bool:
+                messages = [entry.message or "" for entry in instance.all_logs(run.run_id)]
+                return any(m.startswith("meeting types:") for m in messages)
+
+            assert wait_for(in_api_step, timeout_s=90)
+            pid = worker_pid(instance, run.run_id)
+            assert pid is not None
+            os.kill(pid, signal.SIGKILL)
+            pipeline_env.sim.faults.clear()
+
+            def retried() -> DagsterRun | None:
+                children = [r for r in instance.get_runs() if r.parent_run_id == run.run_id]
+                return children[0] if children and children[0].is_finished else None
+
+            assert wait_for(lambda: retried() is not None, timeout_s=120)
+            assert instance.get_run_by_id(run.run_id).status == DagsterRunStatus.FAILURE
+            retry = retried()
+            assert retry is not None and retry.status == DagsterRunStatus.SUCCESS
+            rerun_steps = {
+                entry.step_key
+                for entry in instance.all_logs(retry.run_id)
+                if entry.dagster_event and entry.dagster_event.is_step_success
+            }
+    finally:
+        daemon.terminate()
+        daemon.wait(timeout=30)
+    # The worker died inside the API step: the retry runs it and what follows, not what
+    # had finished before the kill.
+    assert rerun_steps == {
+        "raw_api_tables",
+        "core_tables",
+        "analytics_tables",
+        "analytics__published_snapshot",
+    }
+    after_retry = table_checksums(pipeline_env.duckdb_path)
+
+    clean = tmp_path_factory.mktemp("clean")
+    os.environ["MEETERGO_DUCKDB_PATH"] = str(clean / "meetergo.duckdb")
+    os.environ["MEETERGO_SNAPSHOT_PATH"] = str(clean / "meetergo_analytics.duckdb")
+    assert run_sync("full").success
+    assert after_retry == table_checksums(clean / "meetergo.duckdb")

@@ -3,6 +3,9 @@
 Every job carries the `meetergo/warehouse` tag; dagster.yaml's run queue lets one run with
 that tag proceed at a time, so the warehouse never has two writers (a scheduled sync and a
 webhook-triggered rebuild queue behind each other instead of failing on DuckDB's lock).
+Within a run, the steps share one process (the in-process executor): with Dagster's default
+multiprocess executor the two raw steps ran at once in two processes and one waited out the
+other's DuckDB file lock, and every step paid a process start of its own.
 """
 
 from pathlib import Path
@@ -20,6 +23,7 @@ from dagster import (
     SensorEvaluationContext,
     SkipReason,
     define_asset_job,
+    in_process_executor,
     sensor,
 )
 
@@ -52,6 +56,7 @@ def build_jobs(step_retries: int, retry_delay_s: float = 15.0) -> list:
             SYNC_JOB,
             selection=AssetSelection.all(),
             tags=WRITER_TAGS,
+            executor_def=in_process_executor,
             op_retry_policy=retry,
             description="API sync + webhook log -> core -> analytics -> published snapshot.",
         ),
@@ -59,6 +64,7 @@ def build_jobs(step_retries: int, retry_delay_s: float = 15.0) -> list:
             WEBHOOK_JOB,
             selection=AssetSelection.all() - RAW_API,
             tags=WRITER_TAGS,
+            executor_def=in_process_executor,
             op_retry_policy=retry,
             description="Webhook log -> core -> analytics -> published snapshot, no API calls.",
         ),
