@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -13,6 +10,7 @@ import pytest
 
 from meetergo_pipeline.warehouse import publish
 from meetergo_pipeline.warehouse.publish import publish_snapshot
+from meetergo_pipeline_tests.test_corrupt_wal import commit_then_get_killed
 
 
 def make_working_file(path: Path, rows: int) -> None:
@@ -73,16 +71,7 @@ def test_rows_committed_before_a_kill_are_published_and_the_wal_is_merged(
 ) -> None:
     """L7: SIGKILL after COMMIT, before any checkpoint; the publish replays and merges the WAL."""
     working, snapshot = tmp_path / "w.duckdb", tmp_path / "s.duckdb"
-    writer = f"""
-import os, signal, duckdb
-con = duckdb.connect({str(working)!r})
-con.execute("PRAGMA disable_checkpoint_on_shutdown")
-con.execute("SET checkpoint_threshold = '1TB'")
-con.execute("CREATE TABLE answers AS SELECT range AS n FROM range(42)")
-os.kill(os.getpid(), signal.SIGKILL)
-"""
-    completed = subprocess.run([sys.executable, "-c", writer], check=False)
-    assert completed.returncode == -signal.SIGKILL
+    commit_then_get_killed(working, "CREATE TABLE answers AS SELECT range AS n FROM range(42)")
     wal = Path(f"{working}.wal")
     assert wal.exists() and wal.stat().st_size > 0
     publish_snapshot(working, snapshot)

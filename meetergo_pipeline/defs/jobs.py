@@ -36,7 +36,7 @@ SYNC_JOB = "meetergo_sync"
 WEBHOOK_JOB = "meetergo_webhook_refresh"
 
 
-def build_jobs(step_retries: int, retry_delay_s: float = 15.0) -> list:
+def build_jobs(step_retries: int, retry_delay_s: float) -> list:
     """The sync job and the webhook-triggered rebuild.
 
     A step that fails (e.g. an API outage outlasting the client's own retries) is retried

@@ -2,9 +2,9 @@
 -- then insert the new ones (run in this order, statement by statement). The stage may hold
 -- an appointment twice (a multi-host appointment is listed once per host, moments apart):
 -- its first read (lowest rowid) wins, in this merge and against a row this sync already
--- stored ($seen_at). An UPDATE plus an anti-join INSERT rather than one MERGE: the INSERT
--- writes new rows straight into compressed row groups, which on a full sweep costs a third
--- less CPU and makes the commit nearly free (BENCHMARKS.md, Findings).
+-- stored ($seen_at). An UPDATE plus an anti-join INSERT rather than one MERGE: on a full
+-- sweep it takes about a quarter less CPU, the commits after it are nearly free and the
+-- file is half the size (BENCHMARKS.md, Findings).
 UPDATE raw.appointments AS stored
 SET
     created_at = read.created_at,
