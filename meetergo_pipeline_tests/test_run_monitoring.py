@@ -43,6 +43,16 @@ KILLED_RUN_MAX_RUNTIME_S = 15
 TARGET = ["-m", "meetergo_pipeline.definitions", "-a", "defs"]
 
 
+def dagster_home(root: Path, instance_yaml: Callable[[Path], str]) -> Path:
+    """A DAGSTER_HOME under `root` with its dagster.yaml and its SQLite storage created."""
+    home = root / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(instance_yaml(home))
+    # Created once here, before the daemon and the CLI would race to create it.
+    DagsterInstance.from_config(str(home)).dispose()
+    return home
+
+
 def start_daemon(cwd: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [str(BIN / "dagster-daemon"), "run", *TARGET],
@@ -78,11 +88,7 @@ def wait_for(predicate: Callable[[], bool], timeout_s: float) -> bool:
 
 @pytest.mark.timeout(180)
 def test_a_hanging_api_run_is_failed_at_max_runtime(pipeline_env: PipelineEnv) -> None:
-    home = pipeline_env.root / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text(INSTANCE_YAML.format(home=home))
-    # Create the instance's SQLite storage once, before the daemon and the CLI race to.
-    DagsterInstance.from_config(str(home)).dispose()
+    home = dagster_home(pipeline_env.root, lambda home: INSTANCE_YAML.format(home=home))
     # The sync's first request (resolving the acting user) never gets its answer.
     pipeline_env.sim.faults.add("/v4/user/me", method="GET", times=None, delay_s=600)
     env = {**os.environ, "DAGSTER_HOME": str(home)}
@@ -129,10 +135,7 @@ def test_a_killed_run_worker_is_failed_then_retried_from_failure_to_the_clean_ta
     pipeline_env: PipelineEnv, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     """G1 with the deployment's own dagster.yaml: monitoring, run retries, one writer."""
-    home = pipeline_env.root / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text(deployment_instance_yaml(home))
-    DagsterInstance.from_config(str(home)).dispose()
+    home = dagster_home(pipeline_env.root, deployment_instance_yaml)
     # Slow pages keep the worker inside the API step long enough to be killed there.
     pipeline_env.sim.faults.add(PAGED, method="GET", times=None, delay_s=1.0)
     env = {**os.environ, "DAGSTER_HOME": str(home)}
