@@ -132,7 +132,9 @@ def worker_pid(instance: DagsterInstance, run_id: str) -> int | None:
 
 @pytest.mark.timeout(240)
 def test_a_killed_run_worker_is_failed_then_retried_from_failure_to_the_clean_tables(
-    pipeline_env: PipelineEnv, tmp_path_factory: pytest.TempPathFactory
+    pipeline_env: PipelineEnv,
+    tmp_path_factory: pytest.TempPathFactory,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """G1 with the deployment's own dagster.yaml: monitoring, run retries, one writer."""
     home = dagster_home(pipeline_env.root, deployment_instance_yaml)
@@ -182,7 +184,7 @@ def test_a_killed_run_worker_is_failed_then_retried_from_failure_to_the_clean_ta
     after_retry = table_checksums(pipeline_env.duckdb_path)
 
     clean = tmp_path_factory.mktemp("clean")
-    os.environ["MEETERGO_DUCKDB_PATH"] = str(clean / "meetergo.duckdb")
-    os.environ["MEETERGO_SNAPSHOT_PATH"] = str(clean / "meetergo_analytics.duckdb")
+    monkeypatch.setenv("MEETERGO_DUCKDB_PATH", str(clean / "meetergo.duckdb"))
+    monkeypatch.setenv("MEETERGO_SNAPSHOT_PATH", str(clean / "meetergo_analytics.duckdb"))
     assert run_sync("full").success
     assert after_retry == table_checksums(clean / "meetergo.duckdb")
