@@ -201,9 +201,15 @@ def test_usage_billing_cancellation_does_not_refund_and_overage_costs(con):
 
     build(con, settings)
 
-    assert rows(con, "SELECT * FROM analytics.usage_billing_monthly") == [
+    assert rows(
+        con,
+        "SELECT billing_month, api_bookings, cancelled_api_bookings, plan_included_bookings, "
+        "included_bookings, overage_bookings, estimated_cost, currency, projected_api_bookings, "
+        "projected_estimated_cost FROM analytics.usage_billing_monthly",
+    ) == [
         (date(2025, 3, 1), 6, 2, 4, 4, 2, Decimal("1.00"), "EUR", None, None),
-        (date(2025, 4, 1), 3, 0, 4, 3, 0, Decimal("0.00"), "EUR", 9, Decimal("2.50")),
+        # 3 so far + 4 bookings in the 28 days to 04-11 / 28 x 20 days left = 5.86
+        (date(2025, 4, 1), 3, 0, 4, 3, 0, Decimal("0.00"), "EUR", 6, Decimal("1.00")),
     ]
     assert rows(con, "SELECT * FROM analytics.usage_billing_by_user") == [
         (date(2025, 3, 1), "user-api", "bot@example.com", 6, 2),
@@ -561,17 +567,17 @@ def test_check_appointments_reference_known_entities(con):
 
 @pytest.mark.parametrize(
     ("included", "passed", "severity"),
-    [(12, True, "WARN"), (11, False, "WARN"), (9, False, "ERROR"), (0, False, "ERROR")],
+    [(8, True, "WARN"), (7, False, "WARN"), (6, False, "ERROR"), (0, False, "ERROR")],
 )
 def test_check_usage_against_plan(con, included, passed, severity):
-    seed_billing(con)  # April: 3 bookings a third into the month -> projected 9
+    seed_billing(con)  # April 11: 3 bookings + 4/28 a day x 20 days left -> projected 6
     settings = TransformSettings(plan_included_bookings=included)
     build(con, settings)
 
     outcome = check_usage_against_plan(con, settings)
 
     assert (outcome.passed, outcome.severity) == (passed, severity)
-    assert outcome.metadata["projected_api_bookings"] == 9
+    assert outcome.metadata["projected_api_bookings"] == 6
     assert outcome.metadata["billing_month"] == "2025-04-01"
 
 

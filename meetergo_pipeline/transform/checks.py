@@ -20,9 +20,12 @@ Severity = Literal["WARN", "ERROR"]
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
-# Projected usage at these shares of the included bookings fails the plan check.
-PLAN_WARN_SHARE = 0.8
-PLAN_ERROR_SHARE = 1.0
+# usage_billing_monthly.alert_status -> (severity, passed) of the plan check.
+_PLAN_ALERT_OUTCOMES: dict[str, tuple[Severity, bool]] = {
+    "ok": ("WARN", True),
+    "warn": ("WARN", False),
+    "over_plan": ("ERROR", False),
+}
 
 
 # (table, id column) pairs that must be unique and non-null; used by run_checks.
@@ -168,44 +171,74 @@ def check_appointments_reference_known_entities(con: duckdb.DuckDBPyConnection) 
 def check_usage_against_plan(
     con: duckdb.DuckDBPyConnection, settings: TransformSettings
 ) -> CheckOutcome:
-    """The running month's projected metered bookings stay below the plan.
+    """The running month's metered bookings stay clear of the plan, as graded in SQL.
 
-    Fails as WARN from 80 % of the included bookings, as ERROR from 100 %.
+    Reads the running month's row of ``analytics.usage_billing_monthly`` (its ``alert_rule``
+    and ``alert_status`` columns hold the rule, see that model): fails as ERROR when the bookings
+    so far have reached the included amount, or when a projection built on at least
+    14 days of metered history reaches it; fails as WARN from 80 % of the plan, actual or
+    projected, and when a projection on thinner history reaches the plan; passes otherwise.
+    The metadata names the rule that fired and the figures it saw. ``settings`` is accepted
+    for a uniform check signature: the figures come from the build itself.
     """
+    del settings
     row = con.execute(
         """
-        SELECT billing_month, api_bookings, projected_api_bookings
-        FROM analytics.usage_billing_monthly
-        WHERE projected_api_bookings IS NOT NULL
-        ORDER BY billing_month DESC
-        LIMIT 1
+        SELECT
+            u.billing_month, u.alert_rule, u.alert_status, u.api_bookings,
+            u.plan_included_bookings, u.share_of_plan, u.projected_api_bookings,
+            u.projected_share_of_plan, u.projection_history_days, u.projection_daily_rate,
+            u.estimated_cost, u.projected_estimated_cost, u.currency
+        FROM analytics.usage_billing_monthly AS u
+        JOIN analytics.report_settings AS s ON s.running_month = u.billing_month
         """
     ).fetchone()
-    included = settings.plan_included_bookings
     if row is None:
-        return CheckOutcome(
-            passed=True,
-            severity="WARN",
-            description="no running billing month to project",
-            metadata={"plan_included_bookings": included},
+        raise RuntimeError(
+            "analytics.usage_billing_monthly has no row for the running month: "
+            "rebuild the analytics layer (build_analytics)"
         )
-    billing_month, api_bookings, projected = row
-    share = projected / included if included > 0 else (float("inf") if projected else 0.0)
-    severity: Severity = "ERROR" if share >= PLAN_ERROR_SHARE else "WARN"
-    passed = share < PLAN_WARN_SHARE
-    share_text = "no included bookings" if included == 0 else f"{share:.0%} of {included} included"
+    (
+        billing_month,
+        rule,
+        status,
+        api_bookings,
+        included,
+        share,
+        projected,
+        projected_share,
+        history_days,
+        daily_rate,
+        cost,
+        projected_cost,
+        currency,
+    ) = row
+    severity, passed = _PLAN_ALERT_OUTCOMES[status]
+
+    used = "the plan includes none" if share is None else f"{share:.0%} of {included} included"
+    outlook = "" if projected_share is None else f" ({projected_share:.0%})"
     return CheckOutcome(
         passed=passed,
         severity=severity,
         description=(
-            f"{billing_month:%Y-%m}: projected {projected} metered bookings ({share_text})"
+            f"{billing_month:%Y-%m} {status} ({rule}): {api_bookings} metered bookings so far "
+            f"({used}), projected {projected}{outlook} from {history_days:g} days of history; "
+            f"estimated cost {cost} {currency} so far, {projected_cost} {currency} projected"
         ),
         metadata={
+            "rule": rule,
+            "alert_status": status,
             "billing_month": billing_month.isoformat(),
             "api_bookings": api_bookings,
-            "projected_api_bookings": projected,
             "plan_included_bookings": included,
-            "projected_share_of_plan": None if share == float("inf") else round(share, 4),
+            "share_of_plan": share,
+            "projected_api_bookings": projected,
+            "projected_share_of_plan": projected_share,
+            "projection_history_days": history_days,
+            "projection_daily_rate": daily_rate,
+            "estimated_cost": float(cost),
+            "projected_estimated_cost": float(projected_cost),
+            "currency": currency,
         },
     )
 
