@@ -23,7 +23,7 @@ from meetergo_pipeline.transform import (
     check_usage_against_plan,
     run_checks,
 )
-from meetergo_pipeline_tests.test_core_sql import (
+from meetergo_pipeline_tests.support.raw_rows import (
     add_appointment,
     add_event,
     add_meeting_type,

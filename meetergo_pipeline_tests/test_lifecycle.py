@@ -39,7 +39,7 @@ from meetergo_pipeline.simulator.isotime import parse_iso
 from meetergo_pipeline.warehouse.connection import connect_writer
 from meetergo_pipeline.webhooks.ingest import ingest_webhook_logs
 from meetergo_pipeline.webhooks.server import ReceiverServer
-from meetergo_pipeline_tests.conftest import PipelineEnv, use_pipeline_env
+from meetergo_pipeline_tests.support.pipeline_env import PipelineEnv, use_pipeline_env
 
 EVENT_TYPES = [*BOOKING_EVENT_TYPES, "new_employee"]
 QUIET_DELIVERY = {"duplicate_rate": 0.0, "reorder_rate": 0.0, "legacy_envelope_rate": 0.0}

@@ -10,7 +10,7 @@ import pytest
 
 from meetergo_pipeline.warehouse import publish
 from meetergo_pipeline.warehouse.publish import publish_snapshot
-from meetergo_pipeline_tests.test_corrupt_wal import commit_then_get_killed
+from meetergo_pipeline_tests.support.processes import commit_then_get_killed
 
 
 def make_working_file(path: Path, rows: int) -> None:

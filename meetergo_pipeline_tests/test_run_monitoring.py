@@ -20,8 +20,8 @@ import pytest
 import yaml
 from dagster import DagsterInstance, DagsterRun, DagsterRunStatus
 
-from meetergo_pipeline_tests.conftest import PipelineEnv
-from meetergo_pipeline_tests.test_sync import PAGED, run_sync, table_checksums
+from meetergo_pipeline_tests.support.duckdb_files import table_checksums
+from meetergo_pipeline_tests.support.pipeline_env import PAGED, PipelineEnv, run_sync
 
 BIN = Path(sys.executable).parent
 INSTANCE_YAML = """
