@@ -1,4 +1,7 @@
-"""L8: a damaged write-ahead log stops the pipeline with what to do; the snapshot stays."""
+"""A damaged write-ahead log stops the pipeline with what to do; the snapshot stays.
+
+One of the guarantees in docs/reliability.md.
+"""
 
 from __future__ import annotations
 

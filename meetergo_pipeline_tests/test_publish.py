@@ -1,4 +1,7 @@
-"""Publishing the analysts' snapshot: atomic replacement, readers undisturbed (D1, D3)."""
+"""Publishing the analysts' snapshot: atomic replacement, readers undisturbed.
+
+Guarantees listed in docs/reliability.md.
+"""
 
 from __future__ import annotations
 
@@ -69,7 +72,7 @@ def test_crash_mid_copy_leaves_the_previous_snapshot(
 def test_rows_committed_before_a_kill_are_published_and_the_wal_is_merged(
     tmp_path: Path,
 ) -> None:
-    """L7: SIGKILL after COMMIT, before any checkpoint; the publish replays and merges the WAL."""
+    """SIGKILL after COMMIT, before any checkpoint: the publish replays and merges the WAL."""
     working, snapshot = tmp_path / "w.duckdb", tmp_path / "s.duckdb"
     commit_then_get_killed(working, "CREATE TABLE answers AS SELECT range AS n FROM range(42)")
     wal = Path(f"{working}.wal")

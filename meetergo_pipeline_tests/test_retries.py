@@ -1,4 +1,7 @@
-"""A13: an API outage costs at most the documented number of requests, then fails the run."""
+"""An API outage costs at most the documented number of requests, then fails the run.
+
+One of the guarantees in docs/reliability.md.
+"""
 
 from __future__ import annotations
 

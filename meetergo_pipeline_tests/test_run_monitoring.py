@@ -1,4 +1,4 @@
-"""G4 and G1: runs that hang or lose their worker end as FAILURE, via the daemon.
+"""Runs that hang or lose their worker end as FAILURE, via the daemon (docs/reliability.md).
 
 The real deployment path: a Dagster instance from a dagster.yaml with run monitoring, the
 daemon, and runs launched by the CLI into their own run-worker processes.
@@ -136,7 +136,7 @@ def test_a_killed_run_worker_is_failed_then_retried_from_failure_to_the_clean_ta
     tmp_path_factory: pytest.TempPathFactory,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """G1 with the deployment's own dagster.yaml: monitoring, run retries, one writer."""
+    """With the deployment's own dagster.yaml: run monitoring, run retries, one writer."""
     home = dagster_home(pipeline_env.root, deployment_instance_yaml)
     # Slow pages keep the worker inside the API step long enough to be killed there.
     pipeline_env.sim.faults.add(PAGED, method="GET", times=None, delay_s=1.0)

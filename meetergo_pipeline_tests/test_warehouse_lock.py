@@ -1,4 +1,7 @@
-"""D2: an analyst (or BI tool) holding the working file must not corrupt or hang the sync."""
+"""An analyst (or BI tool) holding the working file must not corrupt or hang the sync.
+
+One of the guarantees in docs/reliability.md.
+"""
 
 from __future__ import annotations
 
