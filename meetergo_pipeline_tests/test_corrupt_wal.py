@@ -29,6 +29,7 @@ def kept_copies(working: Path) -> list[Path]:
     return sorted(working.parent.glob(f"{working.name}.wal.corrupt-*"))
 
 
+@pytest.mark.slow
 def test_a_damaged_wal_is_kept_aside_and_reported_with_what_to_do(tmp_path: Path) -> None:
     working = tmp_path / "meetergo.duckdb"
     connect_writer(working).close()
@@ -59,6 +60,7 @@ def test_a_damaged_wal_is_kept_aside_and_reported_with_what_to_do(tmp_path: Path
         con.close()
 
 
+@pytest.mark.slow
 def test_sync_stops_on_a_damaged_wal_and_the_snapshot_stays(pipeline_env: PipelineEnv) -> None:
     assert run_sync("full").success
     clean = table_checksums(pipeline_env.duckdb_path)

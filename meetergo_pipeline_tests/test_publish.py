@@ -69,6 +69,7 @@ def test_crash_mid_copy_leaves_the_previous_snapshot(
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
 
 
+@pytest.mark.slow
 def test_rows_committed_before_a_kill_are_published_and_the_wal_is_merged(
     tmp_path: Path,
 ) -> None:

@@ -86,6 +86,7 @@ def wait_for(predicate: Callable[[], bool], timeout_s: float) -> bool:
     return False
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(180)
 def test_a_hanging_api_run_is_failed_at_max_runtime(pipeline_env: PipelineEnv) -> None:
     home = dagster_home(pipeline_env.root, lambda home: INSTANCE_YAML.format(home=home))
@@ -130,6 +131,7 @@ def worker_pid(instance: DagsterInstance, run_id: str) -> int | None:
     return None
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(240)
 def test_a_killed_run_worker_is_failed_then_retried_from_failure_to_the_clean_tables(
     pipeline_env: PipelineEnv,

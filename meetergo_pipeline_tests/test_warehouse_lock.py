@@ -15,6 +15,7 @@ import pytest
 from meetergo_pipeline.warehouse.connection import WarehouseLockedError, connect_writer
 
 
+@pytest.mark.slow
 def test_held_lock_is_retried_with_backoff_then_reported_with_the_pid(tmp_path: Path) -> None:
     working = tmp_path / "meetergo.duckdb"
     duckdb.connect(str(working)).close()
