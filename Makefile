@@ -1,18 +1,23 @@
 # Two commands do everything on a fresh machine with Python >= 3.11:
 #   make run    create .venv, install the locked dependencies, run the main job
-#   make test   same bootstrap, then the test suite
+#   make test   same bootstrap, then ruff and the whole test suite
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+SOURCES := meetergo_pipeline meetergo_pipeline_tests bench
+PIP := $(BIN)/pip --quiet --disable-pip-version-check
+# `make lock` resolves with uv from a throwaway venv, so neither the system interpreter nor
+# .venv gets anything installed.
+LOCK_VENV := .tmp/lock-venv
 
-.PHONY: install run test lint bench dev clean
+.PHONY: install run test test-fast lint format typecheck bench dev lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python >= 3.11 is required") if sys.version_info < (3, 11) else None'
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(PIP) install -r requirements.lock
+	$(PIP) install --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -21,12 +26,23 @@ run: install
 	$(BIN)/meetergo-pipeline run
 
 test: install
-	$(BIN)/ruff check meetergo_pipeline meetergo_pipeline_tests bench
+	$(BIN)/ruff check $(SOURCES)
 	$(BIN)/pytest -q
 
+test-fast: install
+	$(BIN)/ruff check $(SOURCES)
+	$(BIN)/pytest -q -m "not slow"
+
 lint: install
-	$(BIN)/ruff check meetergo_pipeline meetergo_pipeline_tests bench
-	$(BIN)/ruff format --check meetergo_pipeline meetergo_pipeline_tests bench
+	$(BIN)/ruff check $(SOURCES)
+	$(BIN)/ruff format --check $(SOURCES)
+
+format: install
+	$(BIN)/ruff format $(SOURCES)
+
+typecheck: install
+	$(BIN)/python -c 'import mypy' 2>/dev/null || $(PIP) install mypy
+	$(BIN)/python -m mypy meetergo_pipeline
 
 bench: install
 	$(BIN)/python -m bench
@@ -35,7 +51,13 @@ dev: install
 	DAGSTER_HOME=$(CURDIR) $(BIN)/dagster dev -w workspace.yaml
 
 lock:
-	$(PYTHON) -m pip install --quiet uv && $(PYTHON) -m uv pip compile pyproject.toml --extra dev -o requirements.lock
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/pip install --quiet --disable-pip-version-check uv
+	$(LOCK_VENV)/bin/uv pip compile pyproject.toml --extra dev -o requirements.lock --python-version 3.11
+	rm -rf $(LOCK_VENV)
 
 clean:
-	rm -rf $(VENV) data/*.duckdb data/dagster_home
+	rm -rf $(VENV) bench/results .tmp logs .logs_queue .telemetry .nux
+	rm -rf .pytest_cache .ruff_cache .mypy_cache *.egg-info
+	find data -mindepth 1 -maxdepth 1 ! -name .gitkeep -exec rm -rf {} +
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

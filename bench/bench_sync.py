@@ -106,7 +106,6 @@ def bench_full_vs_floor(users: int, appointments: int, rounds: int = 3) -> list[
             f"{peak:,.0f} MB",
             peak <= SYNC_RSS_MB,
         ),
-        Row("context: dlt rest_api (from the issue, not run)", "-", "38x floor, 16 GB"),
     ]
 
 

@@ -23,7 +23,7 @@ from meetergo_pipeline.transform import (
     check_usage_against_plan,
     run_checks,
 )
-from meetergo_pipeline_tests.test_core_sql import (
+from meetergo_pipeline_tests.support.raw_rows import (
     add_appointment,
     add_event,
     add_meeting_type,
@@ -475,7 +475,7 @@ def test_cancel_before_created_flags_missing_creation_until_it_arrives(con):
     earlier = add_booking(con, "apt-earlier", "2025-03-01T00:00:00Z")
     add_event(con, flat_event("booking_created", earlier), received_at="2025-03-01T00:00:01Z")
     appointment = appointment_payload(
-        "apt-w3",
+        "apt-cancel-first",
         "2025-03-22T10:00:00Z",
         "2025-03-22T11:00:00Z",
         "2025-03-20T10:00:00Z",
@@ -495,7 +495,7 @@ def test_cancel_before_created_flags_missing_creation_until_it_arrives(con):
     build(con)
     assert rows(
         con,
-        "SELECT status FROM core.appointments WHERE appointment_id = 'apt-w3'",
+        "SELECT status FROM core.appointments WHERE appointment_id = 'apt-cancel-first'",
     ) == [("cancelled",)]
     assert rows(
         con,
@@ -510,7 +510,7 @@ def test_cancel_before_created_flags_missing_creation_until_it_arrives(con):
     ) == [(Decimal(0),)]
     assert rows(
         con,
-        "SELECT status FROM core.appointments WHERE appointment_id = 'apt-w3'",
+        "SELECT status FROM core.appointments WHERE appointment_id = 'apt-cancel-first'",
     ) == [("cancelled",)]
 
 

@@ -66,6 +66,7 @@ def run_on_embedded_default(cwd: Path, *args: str) -> subprocess.CompletedProces
     return completed
 
 
+@pytest.mark.slow
 def test_run_on_the_embedded_default_builds_the_snapshot(tmp_path: Path) -> None:
     """`make run`'s command: simulator child + Dagster sync + published snapshot."""
     completed = run_on_embedded_default(tmp_path, "run", "--users", "4", "--appointments", "300")
@@ -79,6 +80,7 @@ def test_run_on_the_embedded_default_builds_the_snapshot(tmp_path: Path) -> None
         con.close()
 
 
+@pytest.mark.slow
 def test_fetch_prints_what_it_read(tmp_path: Path) -> None:
     completed = run_on_embedded_default(tmp_path, "fetch", "--users", "3", "--appointments", "250")
     assert "appointments:   250 distinct" in completed.stdout

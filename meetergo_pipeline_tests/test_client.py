@@ -1,4 +1,7 @@
-"""The API client against the simulator over real HTTP (faults from reliability rows A1-A14, S1)."""
+"""The API client against the simulator over real HTTP, and the faults it survives.
+
+docs/reliability.md lists each guarantee with the test below that proves it.
+"""
 
 from __future__ import annotations
 
@@ -164,7 +167,7 @@ def test_created_after_stops_at_the_high_water_mark(sim: SimulatorServer) -> Non
     assert len([r for r in sim.stats.requests if r.path == PAGED]) == 1
 
 
-# --- rate limits (A1-A6) -----------------------------------------------------------------
+# --- rate limits -------------------------------------------------------------------------
 
 
 def test_retry_after_seconds_is_honoured_and_only_that_page_is_repeated(
@@ -241,7 +244,7 @@ def test_429_forever_gives_up_after_the_attempt_cap(sim: SimulatorServer) -> Non
     assert sim.stats.total == 5
 
 
-# --- server errors, timeouts, broken bodies (A7-A10, A14) ---------------------------------
+# --- server errors, timeouts, broken bodies, writes -----------------------------------------
 
 
 def test_html_502_twice_then_success(sim: SimulatorServer) -> None:
@@ -347,7 +350,7 @@ def test_changed_response_shape_fails_at_once_naming_the_field(sim: SimulatorSer
     assert sim.stats.total == 1  # well-formed JSON of another shape: retrying cannot help
 
 
-# --- inconsistent pages (L5) ---------------------------------------------------------------
+# --- inconsistent pages --------------------------------------------------------------------
 
 
 def test_a_row_repeated_within_one_page_is_yielded_once(sim: SimulatorServer) -> None:
@@ -406,7 +409,7 @@ def test_rows_shifting_during_paging_are_neither_lost_nor_duplicated(
     assert set(ids) == set(sim.tenant.appointment_ids_for_user(user_id))
 
 
-# --- secrets (S1) --------------------------------------------------------------------------
+# --- secrets -------------------------------------------------------------------------------
 
 
 def test_secret_never_reaches_logs_or_errors(sim: SimulatorServer, caplog) -> None:
@@ -434,7 +437,7 @@ def test_secret_never_reaches_logs_or_errors(sim: SimulatorServer, caplog) -> No
     assert all(secret not in text for text in errors)
 
 
-# --- rate budget (A11, A12) ------------------------------------------------------------------
+# --- rate budget ---------------------------------------------------------------------------
 
 
 def test_budget_waits_exactly_as_long_as_the_bucket_requires() -> None:

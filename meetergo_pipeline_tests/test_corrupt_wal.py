@@ -1,32 +1,19 @@
-"""L8: a damaged write-ahead log stops the pipeline with what to do; the snapshot stays."""
+"""A damaged write-ahead log stops the pipeline with what to do; the snapshot stays.
+
+One of the guarantees in docs/reliability.md.
+"""
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from meetergo_pipeline.run_sync import step_failures
 from meetergo_pipeline.warehouse.connection import WarehouseCorruptWalError, connect_writer
-from meetergo_pipeline_tests.conftest import PipelineEnv
-from meetergo_pipeline_tests.test_sync import query, run_sync, table_checksums
-
-
-def commit_then_get_killed(working: Path, sql: str) -> None:
-    """Commit `sql` into the working file's WAL, then SIGKILL before any checkpoint."""
-    writer = f"""
-import os, signal, duckdb
-con = duckdb.connect({str(working)!r})
-con.execute("PRAGMA disable_checkpoint_on_shutdown")
-con.execute("SET checkpoint_threshold = '1TB'")
-con.execute({sql!r})
-os.kill(os.getpid(), signal.SIGKILL)
-"""
-    completed = subprocess.run([sys.executable, "-c", writer], check=False)
-    assert completed.returncode == -signal.SIGKILL
+from meetergo_pipeline_tests.support.duckdb_files import query, table_checksums
+from meetergo_pipeline_tests.support.pipeline_env import PipelineEnv, run_sync
+from meetergo_pipeline_tests.support.processes import commit_then_get_killed
 
 
 def damage(wal: Path) -> bytes:
@@ -42,6 +29,7 @@ def kept_copies(working: Path) -> list[Path]:
     return sorted(working.parent.glob(f"{working.name}.wal.corrupt-*"))
 
 
+@pytest.mark.slow
 def test_a_damaged_wal_is_kept_aside_and_reported_with_what_to_do(tmp_path: Path) -> None:
     working = tmp_path / "meetergo.duckdb"
     connect_writer(working).close()
@@ -72,6 +60,7 @@ def test_a_damaged_wal_is_kept_aside_and_reported_with_what_to_do(tmp_path: Path
         con.close()
 
 
+@pytest.mark.slow
 def test_sync_stops_on_a_damaged_wal_and_the_snapshot_stays(pipeline_env: PipelineEnv) -> None:
     assert run_sync("full").success
     clean = table_checksums(pipeline_env.duckdb_path)

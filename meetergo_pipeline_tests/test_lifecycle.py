@@ -39,7 +39,7 @@ from meetergo_pipeline.simulator.isotime import parse_iso
 from meetergo_pipeline.warehouse.connection import connect_writer
 from meetergo_pipeline.webhooks.ingest import ingest_webhook_logs
 from meetergo_pipeline.webhooks.server import ReceiverServer
-from meetergo_pipeline_tests.conftest import PipelineEnv, use_pipeline_env
+from meetergo_pipeline_tests.support.pipeline_env import PipelineEnv, use_pipeline_env
 
 EVENT_TYPES = [*BOOKING_EVENT_TYPES, "new_employee"]
 QUIET_DELIVERY = {"duplicate_rate": 0.0, "reorder_rate": 0.0, "legacy_envelope_rate": 0.0}
@@ -307,7 +307,7 @@ def test_duplicate_reordered_and_legacy_deliveries_collapse_to_one_event_each(
             tenant.reschedule_appointment(appointment_id, tenant.start_of(appointment_id) + 86400)
 
     # A webhook-only appointment whose cancellation (legacy envelope) arrives before its
-    # creation (flat), each delivered twice: W2 + W3 without the simulator's dice.
+    # creation (flat), each delivered twice: duplicates and reordering without the dice.
     ghost = str(uuid.uuid4())
     host = tenant.users[1]["id"]
     created_at, cancelled_at = "2030-01-10T08:00:00.000Z", "2030-01-11T09:30:00.000Z"
@@ -377,7 +377,7 @@ def test_duplicate_reordered_and_legacy_deliveries_collapse_to_one_event_each(
     ) == [(3,)]
     assert query(snapshot, "SELECT count(*) FROM core.booking_events")[0][0] == len(emitted) + 2
 
-    # W14: refreshing again with nothing new changes nothing ...
+    # Refreshing again with nothing new changes nothing ...
     tables = ["raw.webhook_events", "core.booking_events", "core.appointments", "core.users"]
     before = checksums(working, tables)
     assert refresh().success
@@ -564,7 +564,7 @@ def test_live_tenant_matches_ground_truth_from_webhooks_then_from_a_full_sync(st
     assert cancelled == truth.cancelled_count
 
 
-# ---- 7. G3: a failed analytics build or a blocking check never publishes -------------------
+# ---- 7. a failed analytics build or a blocking check never publishes -----------------------
 
 
 def test_failed_analytics_build_keeps_the_published_snapshot(
@@ -632,7 +632,7 @@ def test_blocking_row_count_check_stops_analytics_and_publish(start) -> None:
 def test_deliveries_during_a_sync_are_all_stored_without_lock_errors(
     pipeline_env: PipelineEnv,
 ) -> None:
-    """W13: 1,000 concurrent deliveries while Dagster writes DuckDB; the receiver never opens it."""
+    """1,000 concurrent deliveries while Dagster writes DuckDB; the receiver never opens it."""
     token = secrets.token_urlsafe(24)
     statuses: list[int] = []
 
@@ -642,7 +642,7 @@ def test_deliveries_during_a_sync_are_all_stored_without_lock_errors(
             bodies = [
                 {
                     "webhookType": "booking_created",
-                    "id": f"w13-{n}",
+                    "id": f"concurrent-{n}",
                     "createdAt": "2026-01-01T00:00:00Z",
                     "start": "2026-02-01T10:00:00Z",
                 }
@@ -662,6 +662,6 @@ def test_deliveries_during_a_sync_are_all_stored_without_lock_errors(
     (distinct,) = query(
         pipeline_env.duckdb_path,
         "SELECT count(DISTINCT appointment_id) FROM raw.webhook_events "
-        "WHERE starts_with(appointment_id, 'w13-')",
+        "WHERE starts_with(appointment_id, 'concurrent-')",
     )[0]
     assert distinct == 1000

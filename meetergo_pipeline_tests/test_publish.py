@@ -1,4 +1,7 @@
-"""Publishing the analysts' snapshot: atomic replacement, readers undisturbed (D1, D3)."""
+"""Publishing the analysts' snapshot: atomic replacement, readers undisturbed.
+
+Guarantees listed in docs/reliability.md.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ import pytest
 
 from meetergo_pipeline.warehouse import publish
 from meetergo_pipeline.warehouse.publish import publish_snapshot
-from meetergo_pipeline_tests.test_corrupt_wal import commit_then_get_killed
+from meetergo_pipeline_tests.support.processes import commit_then_get_killed
 
 
 def make_working_file(path: Path, rows: int) -> None:
@@ -66,10 +69,11 @@ def test_crash_mid_copy_leaves_the_previous_snapshot(
     assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
 
 
+@pytest.mark.slow
 def test_rows_committed_before_a_kill_are_published_and_the_wal_is_merged(
     tmp_path: Path,
 ) -> None:
-    """L7: SIGKILL after COMMIT, before any checkpoint; the publish replays and merges the WAL."""
+    """SIGKILL after COMMIT, before any checkpoint: the publish replays and merges the WAL."""
     working, snapshot = tmp_path / "w.duckdb", tmp_path / "s.duckdb"
     commit_then_get_killed(working, "CREATE TABLE answers AS SELECT range AS n FROM range(42)")
     wal = Path(f"{working}.wal")

@@ -1,4 +1,7 @@
-"""A13: an API outage costs at most the documented number of requests, then fails the run."""
+"""An API outage costs at most the documented number of requests, then fails the run.
+
+One of the guarantees in docs/reliability.md.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +10,8 @@ from dagster import DagsterEventType
 
 from meetergo_pipeline.client import http
 from meetergo_pipeline.run_sync import step_failures
-from meetergo_pipeline_tests.conftest import PipelineEnv
-from meetergo_pipeline_tests.test_sync import query, run_sync
+from meetergo_pipeline_tests.support.duckdb_files import query
+from meetergo_pipeline_tests.support.pipeline_env import PipelineEnv, run_sync
 
 HTTP_ATTEMPTS = 6  # MeetergoHTTP.max_attempts, as the README states it
 

@@ -1,4 +1,4 @@
-"""G4 and G1: runs that hang or lose their worker end as FAILURE, via the daemon.
+"""Runs that hang or lose their worker end as FAILURE, via the daemon (docs/reliability.md).
 
 The real deployment path: a Dagster instance from a dagster.yaml with run monitoring, the
 daemon, and runs launched by the CLI into their own run-worker processes.
@@ -20,8 +20,8 @@ import pytest
 import yaml
 from dagster import DagsterInstance, DagsterRun, DagsterRunStatus
 
-from meetergo_pipeline_tests.conftest import PipelineEnv
-from meetergo_pipeline_tests.test_sync import PAGED, run_sync, table_checksums
+from meetergo_pipeline_tests.support.duckdb_files import table_checksums
+from meetergo_pipeline_tests.support.pipeline_env import PAGED, PipelineEnv, run_sync
 
 BIN = Path(sys.executable).parent
 INSTANCE_YAML = """
@@ -86,6 +86,7 @@ def wait_for(predicate: Callable[[], bool], timeout_s: float) -> bool:
     return False
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(180)
 def test_a_hanging_api_run_is_failed_at_max_runtime(pipeline_env: PipelineEnv) -> None:
     home = dagster_home(pipeline_env.root, lambda home: INSTANCE_YAML.format(home=home))
@@ -130,13 +131,14 @@ def worker_pid(instance: DagsterInstance, run_id: str) -> int | None:
     return None
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(240)
 def test_a_killed_run_worker_is_failed_then_retried_from_failure_to_the_clean_tables(
     pipeline_env: PipelineEnv,
     tmp_path_factory: pytest.TempPathFactory,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """G1 with the deployment's own dagster.yaml: monitoring, run retries, one writer."""
+    """With the deployment's own dagster.yaml: run monitoring, run retries, one writer."""
     home = dagster_home(pipeline_env.root, deployment_instance_yaml)
     # Slow pages keep the worker inside the API step long enough to be killed there.
     pipeline_env.sim.faults.add(PAGED, method="GET", times=None, delay_s=1.0)

@@ -546,6 +546,7 @@ def test_simulate_parser_defaults_and_flags() -> None:
     assert args.no_rate_limit and args.drop_rate == 0.1 and args.live and callable(args.handler)
 
 
+@pytest.mark.slow
 def test_simulate_command_serves_in_a_child_process() -> None:
     with simulator_process(seed=5, users=6, appointments=100, extra_args=["--live"]) as child:
         environment = child.environment()

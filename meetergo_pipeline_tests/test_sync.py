@@ -12,38 +12,13 @@ from meetergo_pipeline.client.models import Appointment
 from meetergo_pipeline.definitions import build_definitions
 from meetergo_pipeline.defs.jobs import SYNC_JOB, sync_config
 from meetergo_pipeline.simulator import SimulatorConfig, SimulatorServer
-from meetergo_pipeline_tests.conftest import PipelineEnv, use_pipeline_env
-
-PAGED = "/v4/appointment/paginated"
-
-
-def run_sync(mode: str = "incremental"):
-    job = build_definitions().resolve_job_def(SYNC_JOB)
-    return job.execute_in_process(
-        run_config=sync_config(mode), instance=DagsterInstance.ephemeral(), raise_on_error=False
-    )
-
-
-def query(path: Path, sql: str) -> list[tuple]:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
-
-
-def table_checksums(path: Path) -> dict[str, tuple]:
-    tables = [
-        "core.users",
-        "core.meeting_types",
-        "core.appointments",
-        "analytics.booking_volume_daily",
-        "analytics.usage_billing_monthly",
-    ]
-    return {
-        table: query(path, f"SELECT count(*), bit_xor(hash(COLUMNS(*))) FROM {table}")[0]
-        for table in tables
-    }
+from meetergo_pipeline_tests.support.duckdb_files import query, table_checksums
+from meetergo_pipeline_tests.support.pipeline_env import (
+    PAGED,
+    PipelineEnv,
+    run_sync,
+    use_pipeline_env,
+)
 
 
 def test_full_sync_matches_the_simulators_ground_truth(pipeline_env: PipelineEnv) -> None:

@@ -1,4 +1,7 @@
-"""D2: an analyst (or BI tool) holding the working file must not corrupt or hang the sync."""
+"""An analyst (or BI tool) holding the working file must not corrupt or hang the sync.
+
+One of the guarantees in docs/reliability.md.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import pytest
 from meetergo_pipeline.warehouse.connection import WarehouseLockedError, connect_writer
 
 
+@pytest.mark.slow
 def test_held_lock_is_retried_with_backoff_then_reported_with_the_pid(tmp_path: Path) -> None:
     working = tmp_path / "meetergo.duckdb"
     duckdb.connect(str(working)).close()

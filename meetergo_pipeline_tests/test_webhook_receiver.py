@@ -236,6 +236,7 @@ def test_200_concurrent_deliveries_are_all_stored(
     ).fetchone() == (200,)
 
 
+@pytest.mark.slow
 def test_sigkill_loses_nothing_that_was_acknowledged(token: str, log_dir: Path) -> None:
     process = subprocess.Popen(
         [

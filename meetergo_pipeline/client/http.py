@@ -1,4 +1,4 @@
-"""MeetergoClient: one place where requests are sent, budgeted, retried and turned into errors.
+"""MeetergoHTTP: the one place where requests are sent, budgeted, retried and turned into errors.
 
 Only GETs are retried on 5xx, timeouts and broken connections: meetergo has no idempotency
 keys, so a POST that may have reached the server is never sent again. A 429 means the request

@@ -1,4 +1,4 @@
-"""A faithful stand-in for the meetergo Platform API (see /work/shared/meetergo-api.md).
+"""A faithful stand-in for the meetergo Platform API, as docs/meetergo-api.md describes it.
 
 from meetergo_pipeline.simulator import SimulatorConfig, SimulatorServer
 with SimulatorServer(SimulatorConfig(seed=42)) as sim:

@@ -1,7 +1,7 @@
 """Deterministic synthetic meetergo company: users, meeting types, appointments, connections.
 
 Everything comes from one `random.Random(seed)`, uuids included, so the same seed always
-yields the same ids. Field names follow the live API (see /work/shared/meetergo-api.md).
+yields the same ids. Field names follow the live API (docs/meetergo-api.md).
 """
 
 from __future__ import annotations

@@ -44,13 +44,9 @@ def connect_writer(
     `memory_limit` caps DuckDB's buffer pool (it spills to `<file>.tmp/` beyond it), which
     keeps a sync's peak memory flat however large the tenant.
 
-    The file is attached with row groups of `ROW_GROUP_SIZE` rows rather than DuckDB's
-    122,880. A sync commits every `MEETERGO_SYNC_COMMIT_EVERY_ROWS` (20,000 by default), so
-    each transaction fills at least one row group, which DuckDB writes to the file
-    compressed instead of logging it to the WAL; the rest reaches disk at the next automatic
-    checkpoint (every `CHECKPOINT_AFTER` of WAL), and a full row group is never rewritten.
-    A sweep thus neither keeps its rows in memory until the end nor re-compresses one large
-    row group at every checkpoint (measurements in BENCHMARKS.md).
+    The file is attached with row groups of `ROW_GROUP_SIZE` rows and checkpoints every
+    `CHECKPOINT_AFTER` of WAL, so committed rows reach the file as a sync goes rather than
+    at its end (why these sizes: docs/performance.md).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

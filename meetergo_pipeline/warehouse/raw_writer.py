@@ -17,14 +17,12 @@ STAGE_ROWS = 5000
 class RawWriter:
     """Stages pages as they arrive and merges them into `raw.<entity>` on `flush()`.
 
-    A page goes to DuckDB as its response body, the bytes exactly as received (a BLOB;
-    decoding them to Python str would cost more than all the SQL): `stage_<entity>.sql`
-    unnests the rows and extracts the typed keys into a session-only staging table every
-    `STAGE_ROWS` rows, so Python never parses or re-serialises a payload. `flush()` merges
-    the staged rows by id (`merge_<entity>.sql`: update stored rows, insert new ones; the
-    first read of a row in a sync wins) and empties the stage. One merge per transaction
-    rather than one per batch: its cost is mostly per statement and per stored row it
-    probes, and batch-sized merges made up a third of a full sweep.
+    A page goes to DuckDB as its response body, the bytes exactly as received (a BLOB):
+    `stage_<entity>.sql` unnests the rows and extracts the typed keys into a session-only
+    staging table every `STAGE_ROWS` rows, so Python never parses or re-serialises a
+    payload. `flush()` merges the staged rows by id (`merge_<entity>.sql`: update stored
+    rows, insert new ones; the first read of a row in a sync wins) and empties the stage;
+    callers flush once per transaction (why: docs/performance.md).
 
     Flushing never commits: the caller flushes, then commits, so sync state commits with
     its data; rows staged but not flushed are lost with the transaction, never half-stored.
