@@ -24,7 +24,7 @@ from meetergo_pipeline.transform import (
     build_core,
     check_usage_against_plan,
 )
-from meetergo_pipeline_tests.test_core_sql import (
+from meetergo_pipeline_tests.support.raw_rows import (
     READ_AT,
     add_meeting_type,
     add_user,
