@@ -8,9 +8,8 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
-from meetergo_pipeline.client import MeetergoError, connect
-from meetergo_pipeline.client.credentials import Credential
-from meetergo_pipeline.defs.env import SETTINGS, setting
+from meetergo_pipeline.client import Credential, MeetergoError, build_client
+from meetergo_pipeline.settings import SETTINGS, Settings, markdown_table
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -35,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="meetergo-pipeline",
         description="Sync the meetergo Platform API and its webhooks into DuckDB with Dagster.",
-        epilog="Environment variables: " + ", ".join(SETTINGS),
+        epilog="Environment variables (see `settings`): "
+        + ", ".join(setting.name for setting in SETTINGS),
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
@@ -77,6 +77,19 @@ def build_parser() -> argparse.ArgumentParser:
     _add_simulator_options(fetch)
     fetch.set_defaults(handler=_fetch)
 
+    settings = commands.add_parser(
+        "settings",
+        help="show the settings in effect, or print the README's table of them",
+        description="Check every MEETERGO_* variable and show the value in effect (secrets: "
+        "only whether they are set); exits non-zero naming each bad variable.",
+    )
+    settings.add_argument(
+        "--markdown",
+        action="store_true",
+        help="print the table of every setting, its default and meaning (the README's)",
+    )
+    settings.set_defaults(handler=_settings)
+
     add_simulate_parser(commands)
     add_webhooks_parser(commands)
     return parser
@@ -99,48 +112,50 @@ def _add_simulator_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    return _on_embedded_default(args, lambda: _sync(args))
+    return _on_embedded_default(args, lambda _settings: _sync(args))
 
 
 def _fetch(args: argparse.Namespace) -> int:
     return _on_embedded_default(args, _fetch_tenant)
 
 
-def _on_embedded_default(args: argparse.Namespace, action: Callable[[], int]) -> int:
-    """Run `action` against the real API when MEETERGO_API_KEY is set, else a simulator child."""
-    if os.environ.get("MEETERGO_API_KEY"):
-        return action()
+def _settings(args: argparse.Namespace) -> int:
+    print(markdown_table() if args.markdown else Settings.from_env().listing())
+    return 0
+
+
+def _on_embedded_default(args: argparse.Namespace, action: Callable[[Settings], int]) -> int:
+    """Run `action` against the real API when MEETERGO_API_KEY is set, else a simulator child.
+
+    Settings are checked before the simulator starts, and read again once it has set the
+    MEETERGO_API_* variables pointing at it.
+    """
+    settings = Settings.from_env()
+    if settings.api_key:
+        return action(settings)
     from meetergo_pipeline.simulator.process import simulator_process
 
     with simulator_process(seed=args.seed, users=args.users, appointments=args.appointments) as sim:
         print(f"simulator: {sim.base_url} ({args.users} users, {args.appointments} appointments)")
         os.environ.update(sim.environment())
-        return action()
+        return action(Settings.from_env())
 
 
 def _sync(args: argparse.Namespace) -> int:
     from meetergo_pipeline.run_sync import run_sync_job
 
-    Credential.parse(os.environ.get("MEETERGO_API_KEY", ""))
+    Credential.parse(Settings.from_env().api_key or "")
     return run_sync_job(args.mode)
 
 
-def _fetch_tenant() -> int:
+def _fetch_tenant(settings: Settings) -> int:
     started = time.perf_counter()
-    client = connect(
-        setting("MEETERGO_API_BASE_URL"),
-        os.environ.get("MEETERGO_API_KEY", ""),
-        acting_user_id=os.environ.get("MEETERGO_API_USER_ID") or None,
-        budget_share=setting("MEETERGO_API_BUDGET_SHARE"),
-        rate_limit_per_minute=setting("MEETERGO_API_RATE_LIMIT_PER_MINUTE"),
-        rate_limit_burst=setting("MEETERGO_API_RATE_LIMIT_BURST"),
-    )
-    with client:
+    with build_client(settings.client) as client:
         user_ids = [user_id for page in client.fetch_user_pages() for user_id in page.ids]
         meeting_types = sum(len(client.list_meeting_types(user_id)) for user_id in user_ids)
         appointment_ids: set[str] = set()
         for _user_id, page in client.fetch_pages_in_parallel(
-            user_ids, client.fetch_appointment_pages
+            user_ids, client.fetch_appointment_pages, workers=settings.sync_workers
         ):
             appointment_ids.update(page.ids if page else [])
         elapsed = time.perf_counter() - started

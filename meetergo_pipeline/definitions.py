@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from pathlib import Path
 
 from dagster import Definitions
 
 from meetergo_pipeline.defs.assets.analytics import analytics_tables, published_snapshot
 from meetergo_pipeline.defs.assets.core import core_tables
 from meetergo_pipeline.defs.assets.raw import raw_api_tables, raw_webhook_events
-from meetergo_pipeline.defs.env import resources_from_env, setting
 from meetergo_pipeline.defs.jobs import (
     build_jobs,
     build_schedules,
     build_webhook_sensor,
 )
+from meetergo_pipeline.defs.resources import build_resources
+from meetergo_pipeline.settings import Settings
 
 
 def build_definitions(environ: Mapping[str, str] | None = None) -> Definitions:
-    env = environ if environ is not None else os.environ
+    """Definitions from the environment (`os.environ` by default); a bad setting raises one
+    ValueError naming every bad variable."""
+    settings = Settings.from_env(environ)
     return Definitions(
         assets=[
             raw_api_tables,
@@ -29,16 +30,12 @@ def build_definitions(environ: Mapping[str, str] | None = None) -> Definitions:
             analytics_tables,
             published_snapshot,
         ],
-        jobs=build_jobs(
-            setting("MEETERGO_STEP_RETRIES", env), setting("MEETERGO_STEP_RETRY_DELAY_S", env)
-        ),
+        jobs=build_jobs(settings.step_retries, settings.step_retry_delay_s),
         schedules=build_schedules(
-            setting("MEETERGO_SYNC_CRON", env),
-            setting("MEETERGO_FULL_SWEEP_CRON", env),
-            setting("MEETERGO_SCHEDULE_TIMEZONE", env),
+            settings.sync_cron, settings.full_sweep_cron, settings.schedule_timezone
         ),
-        sensors=[build_webhook_sensor(Path(setting("MEETERGO_WEBHOOK_LOG_DIR", env)))],
-        resources=resources_from_env(env),
+        sensors=[build_webhook_sensor(settings.webhook_log_dir)],
+        resources=build_resources(settings),
     )
 
 

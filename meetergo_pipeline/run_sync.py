@@ -6,12 +6,13 @@ import gc
 import os
 import sys
 import time
+from pathlib import Path
 
 import duckdb
 from dagster import DagsterEventType, DagsterInstance, ExecuteInProcessResult
 
-from meetergo_pipeline.defs.env import setting
 from meetergo_pipeline.defs.jobs import sync_config
+from meetergo_pipeline.settings import Settings
 
 SUMMARY_TABLES = [
     "core.users",
@@ -28,6 +29,7 @@ def run_sync_job(mode: str) -> int:
     """Materialize every asset once (the job the schedules run); 0 on success, 1 on failure."""
     from meetergo_pipeline.definitions import build_definitions
 
+    snapshot = Settings.from_env().snapshot_path
     job = build_definitions().resolve_job_def("meetergo_sync")
     run_config = {
         **sync_config(mode),
@@ -45,7 +47,7 @@ def run_sync_job(mode: str) -> int:
                 run_config=run_config, instance=instance, raise_on_error=False
             )
             elapsed = time.perf_counter() - started
-            _print_summary(result, elapsed)
+            _print_summary(result, elapsed, snapshot)
     finally:
         gc.unfreeze()
     return 0 if result.success else 1
@@ -73,7 +75,7 @@ def step_failures(result: ExecuteInProcessResult) -> list[tuple[str, str]]:
     return failures
 
 
-def _print_summary(result: ExecuteInProcessResult, elapsed: float) -> None:
+def _print_summary(result: ExecuteInProcessResult, elapsed: float, snapshot: Path) -> None:
     out = sys.stdout
     failed_checks = [check for check in result.get_asset_check_evaluations() if not check.passed]
     print(f"\nsync {'succeeded' if result.success else 'FAILED'} in {elapsed:.1f} s", file=out)
@@ -87,8 +89,7 @@ def _print_summary(result: ExecuteInProcessResult, elapsed: float) -> None:
         for step_key, message in step_failures(result):
             print(f"  {step_key}: {message}", file=out)
         return
-    snapshot = setting("MEETERGO_SNAPSHOT_PATH")
-    con = duckdb.connect(snapshot, read_only=True)
+    con = duckdb.connect(str(snapshot), read_only=True)
     try:
         run = con.execute(
             "SELECT mode, requests_spent, appointments_seen FROM raw.sync_runs "

@@ -11,6 +11,7 @@ from typing import Any
 import duckdb
 import pytest
 
+from meetergo_pipeline.settings import Settings
 from meetergo_pipeline.transform import (
     ANALYTICS_MODELS,
     TransformSettings,
@@ -314,14 +315,16 @@ def test_bad_plan_settings_name_their_env_var(kwargs, env_var):
 
 
 def test_settings_from_env():
-    settings = TransformSettings.from_env(
-        {
-            "MEETERGO_REPORTING_TIMEZONE": "Europe/Berlin",
-            "MEETERGO_PLAN_INCLUDED_BOOKINGS": "250",
-            "MEETERGO_PLAN_PRICE_PER_BOOKING": "0.35",
-            "MEETERGO_PLAN_CURRENCY": "chf",
-            "MEETERGO_METERED_BOOKING_PREDICATE": "",
-        }
+    settings = TransformSettings.from_settings(
+        Settings.from_env(
+            {
+                "MEETERGO_REPORTING_TIMEZONE": "Europe/Berlin",
+                "MEETERGO_PLAN_INCLUDED_BOOKINGS": "250",
+                "MEETERGO_PLAN_PRICE_PER_BOOKING": "0.35",
+                "MEETERGO_PLAN_CURRENCY": "chf",
+                "MEETERGO_METERED_BOOKING_PREDICATE": "",
+            }
+        )
     )
     assert settings == TransformSettings(
         reporting_timezone="Europe/Berlin",
@@ -330,9 +333,9 @@ def test_settings_from_env():
         plan_price_per_booking=Decimal("0.35"),
         plan_currency="CHF",
     )
-    assert TransformSettings.from_env({}) == TransformSettings()
+    assert TransformSettings.from_settings(Settings.from_env({})) == TransformSettings()
     with pytest.raises(ValueError, match="MEETERGO_PLAN_INCLUDED_BOOKINGS"):
-        TransformSettings.from_env({"MEETERGO_PLAN_INCLUDED_BOOKINGS": "lots"})
+        Settings.from_env({"MEETERGO_PLAN_INCLUDED_BOOKINGS": "lots"})
 
 
 def test_analytics_rebuild_is_idempotent_and_commented(con):

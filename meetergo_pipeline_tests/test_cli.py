@@ -11,13 +11,24 @@ import duckdb
 import pytest
 
 from meetergo_pipeline.cli import main
-from meetergo_pipeline.defs.env import SETTINGS
+from meetergo_pipeline.settings import SETTINGS, markdown_table
 
 SCRIPT = Path(sys.executable).parent / "meetergo-pipeline"
+README = Path(__file__).parents[1] / "README.md"
 
 
 @pytest.mark.parametrize(
-    "command", [[], ["run"], ["sync"], ["fetch"], ["simulate"], ["webhooks"], ["webhooks", "serve"]]
+    "command",
+    [
+        [],
+        ["run"],
+        ["sync"],
+        ["fetch"],
+        ["simulate"],
+        ["webhooks"],
+        ["webhooks", "serve"],
+        ["settings"],
+    ],
 )
 def test_every_command_has_help(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
@@ -40,14 +51,57 @@ def test_sync_with_malformed_key_says_what_is_expected(
     monkeypatch.setenv("MEETERGO_API_KEY", "ak_live:SENTINEL")
     assert main(["sync"]) == 2
     err = capsys.readouterr().err
-    assert "expected a platform API key ak_live:<uuid>:<secret>" in err
+    assert "MEETERGO_API_KEY must be a platform API key ak_live:<uuid>:<secret>" in err
     assert "SENTINEL" not in err
 
 
-def test_readme_documents_every_setting() -> None:
-    readme = (Path(__file__).parents[1] / "README.md").read_text()
-    missing = [name for name in SETTINGS if f"`{name}`" not in readme]
-    assert missing == []
+def test_readme_configuration_table_is_the_settings_table(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The README's table is `settings --markdown` verbatim: names, defaults, meanings, order."""
+    assert main(["settings", "--markdown"]) == 0
+    printed = capsys.readouterr().out.strip()
+    assert printed == markdown_table()
+    section = README.read_text().split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    readme_table = "\n".join(line for line in section.splitlines() if line.startswith("|"))
+    assert readme_table == printed
+    names = [line.split("`")[1] for line in readme_table.splitlines()[2:]]
+    assert names == [setting.name for setting in SETTINGS]
+
+
+def test_settings_shows_values_in_effect_but_never_a_secret(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("MEETERGO_WEBHOOK_TOKEN", "SENTINEL-token-0123456789")
+    monkeypatch.setenv("MEETERGO_SYNC_WORKERS", "7")
+    monkeypatch.delenv("MEETERGO_API_KEY", raising=False)
+    monkeypatch.delenv("MEETERGO_SNAPSHOT_PATH", raising=False)
+    assert main(["settings"]) == 0
+    lines = {
+        line.split()[0]: line.split(maxsplit=1)[1] for line in capsys.readouterr().out.splitlines()
+    }
+    assert list(lines) == [setting.name for setting in SETTINGS]
+    assert lines["MEETERGO_SYNC_WORKERS"] == "7  [environment]"
+    assert lines["MEETERGO_SNAPSHOT_PATH"] == "data/meetergo_analytics.duckdb  [default]"
+    assert lines["MEETERGO_WEBHOOK_TOKEN"] == "(set, not shown)  [environment]"
+    assert lines["MEETERGO_API_KEY"] == "(not set)  [default]"
+
+
+def test_settings_names_every_bad_variable_at_once(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("MEETERGO_SYNC_WORKERS", "many")
+    monkeypatch.setenv("MEETERGO_PLAN_CURRENCY", "euro")
+    monkeypatch.setenv("MEETERGO_WEBHOOK_TOKEN", "SENTINEL")
+    assert main(["settings"]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        "error: 3 settings are invalid:",
+        "  MEETERGO_SYNC_WORKERS must be a whole number >= 1, got 'many'",
+        "  MEETERGO_WEBHOOK_TOKEN must be at least 16 URL-safe characters (letters, digits, "
+        "- _ . ~), the value given is not shown",
+        "  MEETERGO_PLAN_CURRENCY must be a three-letter ISO 4217 code like EUR, got 'euro'",
+    ]
 
 
 def run_on_embedded_default(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:

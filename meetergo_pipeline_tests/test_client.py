@@ -6,9 +6,14 @@ docs/reliability.md lists each guarantee with the test below that proves it.
 from __future__ import annotations
 
 import logging
+import os
+import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from pathlib import Path
 
 import pytest
 
@@ -479,6 +484,73 @@ def test_budgeted_read_meets_no_429_under_the_simulated_limit() -> None:
         assert limited.stats.status_counts.get(429, 0) == 0
         assert client.http.requests_sent == limited.stats.total > 20
         assert limited.stats.max_in_window(1.0) <= 1200 / 60 + 20
+
+
+# Two `meetergo-pipeline fetch` processes against one key. The simulator allows 1200/min
+# with a burst of 20; each process may use a share of 0.8 of 1200/min with a burst of 10
+# (16/s, burst 8). Sharing one budget, both together stay within that share; each on its
+# own budget, together they would spend 32/s, beyond the key's limit. The clients are told
+# a smaller burst than the simulator allows so that a process descheduled on a busy machine
+# cannot bunch its requests into a 429 the budget did not cause.
+SHARED_KEY_LIMIT = SimulatorConfig(
+    seed=5, users=8, appointments=4000, rate_limit_per_minute=1200, rate_limit_burst=20
+)
+FETCH_SHARE = {
+    "MEETERGO_API_BUDGET_SHARE": "0.8",
+    "MEETERGO_API_RATE_LIMIT_PER_MINUTE": "1200",
+    "MEETERGO_API_RATE_LIMIT_BURST": "10",
+}
+SCRIPT = Path(sys.executable).parent / "meetergo-pipeline"
+REQUESTS_LINE = re.compile(r"requests spent: (\d+) \((\d+) retried, (\d+) answered 429\)")
+
+
+def fetch_in_two_processes(
+    limited: SimulatorServer, cwd: Path, budget_dirs: tuple[Path | None, Path | None]
+) -> list[tuple[int, int]]:
+    """Run two `fetch` processes at once; (requests sent, 429s met) of each."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith("MEETERGO_")}
+    base |= limited.environment() | FETCH_SHARE
+    processes = [
+        subprocess.Popen(
+            [str(SCRIPT), "fetch"],
+            cwd=cwd,
+            env=base | ({"MEETERGO_API_BUDGET_DIR": str(folder)} if folder else {}),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for folder in budget_dirs
+    ]
+    counts = []
+    for process in processes:
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 0, err[-3000:]
+        assert f"appointments:   {SHARED_KEY_LIMIT.appointments} distinct" in out
+        spent = REQUESTS_LINE.search(out)
+        assert spent is not None, out
+        counts.append((int(spent[1]), int(spent[3])))
+    return counts
+
+
+def test_two_processes_share_one_budget_by_default(tmp_path: Path) -> None:
+    with SimulatorServer(SHARED_KEY_LIMIT, port=0) as limited:
+        counts = fetch_in_two_processes(limited, tmp_path, (None, None))
+        assert [met_429 for _sent, met_429 in counts] == [0, 0]
+        assert limited.stats.status_counts.get(429, 0) == 0
+        assert sum(sent for sent, _met in counts) == limited.stats.total > 2 * 50
+        # One share allows at most its burst plus 2 s of refill in any 2 s (8 + 2 x 16);
+        # two unshared budgets would allow twice that. The margin absorbs network jitter.
+        assert limited.stats.max_in_window(2.0) <= 8 + 2 * 16 + 8
+    (state,) = (tmp_path / "data" / "api_budget").glob("rate-budget-*.json")
+    assert limited.api_key.rsplit(":", 1)[-1] not in state.read_text()
+
+
+def test_two_processes_with_their_own_budgets_exceed_the_key_limit(tmp_path: Path) -> None:
+    """Guards the test above: the same two fetches, each on its own budget, meet 429s."""
+    with SimulatorServer(SHARED_KEY_LIMIT, port=0) as limited:
+        counts = fetch_in_two_processes(limited, tmp_path, (tmp_path / "a", tmp_path / "b"))
+        assert limited.stats.status_counts.get(429, 0) >= 1
+        assert sum(met_429 for _sent, met_429 in counts) == limited.stats.status_counts[429]
 
 
 def test_unbudgeted_burst_does_hit_the_simulated_limit() -> None:

@@ -9,6 +9,7 @@ from dagster import DagsterInstance
 
 from meetergo_pipeline.definitions import build_definitions
 from meetergo_pipeline.defs.jobs import SYNC_JOB, WEBHOOK_JOB
+from meetergo_pipeline.warehouse.sync import SyncPolicy
 
 PROJECT = Path(__file__).parents[1]
 
@@ -25,6 +26,26 @@ def test_every_layer_is_defined() -> None:
     } <= keys
     checks = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
     assert {"unique_appointment_id", "usage_within_plan", "webhook_log_not_silent"} <= checks
+
+
+def test_resources_carry_the_checked_settings_and_the_key_as_an_env_var() -> None:
+    defs = build_definitions(
+        {
+            "MEETERGO_PLAN_CURRENCY": "chf",
+            "MEETERGO_SYNC_WORKERS": "7",
+            "MEETERGO_API_BUDGET_DIR": "/srv/meetergo/budget",
+            "MEETERGO_DUCKDB_PATH": "/srv/meetergo/working.duckdb",
+        }
+    )
+    resources = defs.resources
+    assert resources is not None
+    api = resources["meetergo_api"]
+    assert api.api_key.env_var_name == "MEETERGO_API_KEY"  # resolved at run time, never shown
+    assert api.budget_state_dir == "/srv/meetergo/budget"
+    assert api.budget_share == 0.5
+    assert resources["warehouse"].database == "/srv/meetergo/working.duckdb"
+    assert resources["analytics_settings"].plan_currency == "CHF"
+    assert resources["sync_settings"].policy() == SyncPolicy(workers=7)
 
 
 def test_every_job_is_tagged_as_the_single_warehouse_writer() -> None:

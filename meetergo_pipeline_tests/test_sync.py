@@ -214,11 +214,34 @@ def test_missing_api_key_fails_naming_the_variable(
     assert pipeline_env.sim.stats.total == 0
 
 
-def test_malformed_api_key_fails_before_any_request(
+def test_malformed_api_key_fails_at_load_before_any_request(
     pipeline_env: PipelineEnv, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MEETERGO_API_KEY", "ak_live:not-a-key")
-    result = run_sync("full")
+    with pytest.raises(ValueError) as raised:
+        build_definitions()
+    message = str(raised.value)
+    assert message.startswith("MEETERGO_API_KEY must be a platform API key ak_live:<uuid>:")
+    assert "not-a-key" not in message
+    assert pipeline_env.sim.stats.total == 0
+
+
+def test_malformed_api_key_in_the_run_config_fails_the_run_before_any_request(
+    pipeline_env: PipelineEnv,
+) -> None:
+    """A key changed after load (e.g. in the launchpad) is checked by the resource itself."""
+    result = (
+        build_definitions()
+        .resolve_job_def(SYNC_JOB)
+        .execute_in_process(
+            run_config={
+                **sync_config("full"),
+                "resources": {"meetergo_api": {"config": {"api_key": "ak_live:not-a-key"}}},
+            },
+            instance=DagsterInstance.ephemeral(),
+            raise_on_error=False,
+        )
+    )
     assert not result.success
     errors = [
         event.event_specific_data.error.message
@@ -256,8 +279,7 @@ def test_numeric_setting_out_of_range_fails_at_load_naming_the_range(
     monkeypatch.setenv(name, value)
     with pytest.raises(ValueError) as raised:
         build_definitions()
-    assert str(raised.value).startswith(f"{name} must be {expected} (")
-    assert str(raised.value).endswith(f"got {value!r}")
+    assert str(raised.value) == f"{name} must be {expected}, got {value!r}"
 
 
 def test_api_secret_never_reaches_the_event_log_or_the_warehouse(

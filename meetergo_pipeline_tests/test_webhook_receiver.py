@@ -20,7 +20,8 @@ import duckdb
 import httpx
 import pytest
 
-from meetergo_pipeline.webhooks.cli import TOKEN_ENV, WebhookConfigError, token_from_env
+from meetergo_pipeline.settings import Settings
+from meetergo_pipeline.webhooks.cli import receiver_token
 from meetergo_pipeline.webhooks.ingest import ingest_webhook_logs
 from meetergo_pipeline.webhooks.log import event_log_path, utc_now
 from meetergo_pipeline.webhooks.receiver import MASKED_PATH, TokenMaskingFilter
@@ -249,7 +250,7 @@ def test_sigkill_loses_nothing_that_was_acknowledged(token: str, log_dir: Path) 
             "--log-dir",
             str(log_dir),
         ],
-        env={**os.environ, TOKEN_ENV: token},
+        env={**os.environ, "MEETERGO_WEBHOOK_TOKEN": token},
         stderr=subprocess.PIPE,
         text=True,
     )
@@ -276,10 +277,10 @@ def test_sigkill_loses_nothing_that_was_acknowledged(token: str, log_dir: Path) 
 
 
 def test_cli_names_the_missing_token_variable_without_a_value() -> None:
-    with pytest.raises(WebhookConfigError, match=TOKEN_ENV):
-        token_from_env({})
-    with pytest.raises(WebhookConfigError, match="at least 16") as short:
-        token_from_env({TOKEN_ENV: "s3cr3t"})
+    with pytest.raises(ValueError, match="MEETERGO_WEBHOOK_TOKEN is not set"):
+        receiver_token(Settings.from_env({}))
+    with pytest.raises(ValueError, match="MEETERGO_WEBHOOK_TOKEN must be at least 16") as short:
+        Settings.from_env({"MEETERGO_WEBHOOK_TOKEN": "s3cr3t"})
     assert "s3cr3t" not in str(short.value)
 
 

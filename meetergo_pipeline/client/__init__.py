@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from meetergo_pipeline.client.api import PAGE_SIZE, MeetergoClient
-from meetergo_pipeline.client.budget import API_BURST, API_REQUESTS_PER_MINUTE, RateBudget
+from meetergo_pipeline.client.budget import RateBudget
 from meetergo_pipeline.client.credentials import Credential
 from meetergo_pipeline.client.errors import (
     MeetergoAPIError,
@@ -19,13 +19,10 @@ from meetergo_pipeline.client.errors import (
     MeetergoServerError,
     MeetergoTransportError,
 )
-from meetergo_pipeline.client.http import DEFAULT_BASE_URL, MeetergoHTTP
-
-DEFAULT_BUDGET_SHARE = 0.5
+from meetergo_pipeline.client.http import MeetergoHTTP
+from meetergo_pipeline.settings import DEFAULTS, ClientSettings
 
 __all__ = [
-    "DEFAULT_BASE_URL",
-    "DEFAULT_BUDGET_SHARE",
     "PAGE_SIZE",
     "Credential",
     "MeetergoAPIError",
@@ -41,8 +38,29 @@ __all__ = [
     "MeetergoServerError",
     "MeetergoTransportError",
     "RateBudget",
+    "build_client",
     "connect",
 ]
+
+
+def build_client(settings: ClientSettings, **http_options: object) -> MeetergoClient:
+    """The client every entry point uses (the Dagster resource, `fetch`, `run`).
+
+    Its rate budget lives in `settings.budget_dir` (`MEETERGO_API_BUDGET_DIR`), so all
+    processes configured with the same folder draw from one budget per key: together they
+    stay within `budget_share` of the key's limit. An unset key fails naming
+    `MEETERGO_API_KEY` before anything is sent.
+    """
+    return connect(
+        settings.base_url,
+        settings.api_key or "",
+        acting_user_id=settings.acting_user_id,
+        budget_share=settings.budget_share,
+        rate_limit_per_minute=settings.rate_limit_per_minute,
+        rate_limit_burst=settings.rate_limit_burst,
+        budget_state_dir=settings.budget_dir,
+        **http_options,  # type: ignore[arg-type]
+    )
 
 
 def connect(
@@ -50,9 +68,9 @@ def connect(
     credential: str,
     *,
     acting_user_id: str | None = None,
-    budget_share: float = DEFAULT_BUDGET_SHARE,
-    rate_limit_per_minute: float | None = None,
-    rate_limit_burst: float | None = None,
+    budget_share: float = DEFAULTS.api_budget_share,
+    rate_limit_per_minute: float = DEFAULTS.api_rate_limit_per_minute,
+    rate_limit_burst: float = DEFAULTS.api_rate_limit_burst,
     budget: RateBudget | None = None,
     budget_state_dir: Path | None = None,
     **http_options: object,
@@ -61,15 +79,17 @@ def connect(
 
     The credential is checked before anything is sent; `acting_user_id` defaults to the
     owner resolved through `/v4/user/me` when an API key is used. `rate_limit_per_minute` and
-    `rate_limit_burst` replace meetergo's default per-key limit (100/min, burst 200) that the
-    share is taken of, e.g. for a key with a raised limit or an unthrottled simulator.
+    `rate_limit_burst` are the key's limit the share is taken of (meetergo's default unless
+    given), e.g. raised for a key with a raised limit or an unthrottled simulator. Without
+    `budget_state_dir` the budget is shared by this process's threads only; `build_client`
+    passes the configured folder.
     """
     parsed = Credential.parse(credential)
     if budget is None:
         probe = RateBudget.from_share(
             budget_share,
-            limit_per_minute=rate_limit_per_minute or API_REQUESTS_PER_MINUTE,
-            limit_burst=rate_limit_burst or API_BURST,
+            limit_per_minute=rate_limit_per_minute,
+            limit_burst=rate_limit_burst,
         )
         budget = RateBudget.shared(
             parsed.fingerprint, probe.per_minute, probe.burst, state_dir=budget_state_dir

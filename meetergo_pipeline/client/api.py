@@ -13,6 +13,7 @@ from typing import Any
 from meetergo_pipeline.client.http import MeetergoHTTP
 from meetergo_pipeline.client.models import decode_page, parse_utc, to_api_time
 from meetergo_pipeline.client.paging import Page, Row, iter_consistent_pages
+from meetergo_pipeline.settings import DEFAULTS
 
 PAGE_SIZE = 100
 
@@ -140,7 +141,7 @@ class MeetergoClient:
         user_ids: Iterable[str],
         fetch: Callable[[str], Iterator[Page]],
         *,
-        workers: int = 4,
+        workers: int = DEFAULTS.sync_workers,
         max_buffered: int = 64,
     ) -> Iterator[tuple[str, Page | None]]:
         """Run `fetch(user_id)` (a page iterator) for many users on a thread pool.

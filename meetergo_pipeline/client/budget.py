@@ -2,10 +2,10 @@
 
 meetergo allows 100 requests/minute per API key with bursts to 200 (a token bucket), and the
 same key is used by the customer's own application, which creates the bookings. The pipeline
-therefore spends only a share of that bucket (default one half) so it never starves the
-customer. One RateBudget per key is shared by every thread of the process
-(`RateBudget.shared`); pass `state_path` to share it between processes as well, through a
-small locked state file.
+therefore spends only a share of that bucket (`MEETERGO_API_BUDGET_SHARE`) so it never starves
+the customer. One RateBudget per key is shared by every thread of the process
+(`RateBudget.shared`); with `state_path` it is shared between processes as well, through a
+small locked state file (the client's settings put it under `MEETERGO_API_BUDGET_DIR`).
 """
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-API_REQUESTS_PER_MINUTE = 100
-API_BURST = 200
+from meetergo_pipeline.settings import DEFAULTS
 
 _shared: dict[tuple[str, float, float, str | None], RateBudget] = {}
 _shared_lock = threading.Lock()
@@ -56,8 +55,8 @@ class RateBudget:
         cls,
         share: float,
         *,
-        limit_per_minute: float = API_REQUESTS_PER_MINUTE,
-        limit_burst: float = API_BURST,
+        limit_per_minute: float = DEFAULTS.api_rate_limit_per_minute,
+        limit_burst: float = DEFAULTS.api_rate_limit_burst,
         **kwargs: object,
     ) -> RateBudget:
         """The budget that uses `share` (0-1] of one key's limit: refill and burst both scaled.
@@ -136,7 +135,9 @@ def _locked_state(path: Path) -> Iterator[dict[str, float]]:
             state = {}
         yield state
         data = json.dumps(state).encode()
-        os.ftruncate(fd, 0)
+        # Overwrite, then cut to length: truncating to zero first makes ext4 flush the file
+        # on close (its replace-by-truncate safeguard), milliseconds on every request.
         os.pwrite(fd, data, 0)
+        os.ftruncate(fd, len(data))
     finally:
         os.close(fd)

@@ -19,6 +19,11 @@ _PERSONAL_TOKEN = re.compile(r"rgo-[A-Za-z0-9]{32}")
 
 CredentialKind = Literal["api_key", "personal_token"]
 
+EXPECTED_CREDENTIAL = (
+    "a platform API key ak_live:<uuid>:<secret> or a personal access token "
+    "rgo-<32 letters or digits>"
+)
+
 
 @dataclass(frozen=True)
 class Credential:
@@ -40,8 +45,7 @@ class Credential:
         if not value:
             raise MeetergoCredentialError(f"{source} is not set")
         raise MeetergoCredentialError(
-            f"{source} is not a meetergo credential (expected a platform API key "
-            "ak_live:<uuid>:<secret> or a personal access token rgo-<32 letters or digits>)"
+            f"{source} is not a meetergo credential (expected {EXPECTED_CREDENTIAL})"
         )
 
     @property

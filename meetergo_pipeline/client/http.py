@@ -28,7 +28,6 @@ from meetergo_pipeline.client.retry import backoff_seconds, parse_retry_after
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BASE_URL = "https://api.meetergo.com"
 ACTING_USER_HEADER = "x-meetergo-api-user-id"
 
 

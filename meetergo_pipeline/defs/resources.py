@@ -1,23 +1,22 @@
-"""Dagster resources: the meetergo API, the DuckDB warehouse and the pipeline's settings."""
+"""Dagster resources: the meetergo API, the DuckDB warehouse and the pipeline's settings.
+
+`build_resources` makes them from read settings (`meetergo_pipeline.settings`); their
+defaults are the settings table's.
+"""
 
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import duckdb
-from dagster import ConfigurableResource, InitResourceContext
+from dagster import ConfigurableResource, EnvVar, InitResourceContext
 from dagster_duckdb import DuckDBResource
 
-from meetergo_pipeline.client import (
-    DEFAULT_BASE_URL,
-    DEFAULT_BUDGET_SHARE,
-    Credential,
-    MeetergoClient,
-    connect,
-)
+from meetergo_pipeline.client import Credential, MeetergoClient, build_client
+from meetergo_pipeline.settings import DEFAULTS, ClientSettings, Settings, variable
 from meetergo_pipeline.transform import TransformSettings
-from meetergo_pipeline.warehouse.connection import DEFAULT_MEMORY_LIMIT, connect_writer
-from meetergo_pipeline.warehouse.publish import DEFAULT_SNAPSHOT_PATH
+from meetergo_pipeline.warehouse.connection import connect_writer
 from meetergo_pipeline.warehouse.sync import SyncPolicy
 
 
@@ -25,34 +24,36 @@ class MeetergoAPIResource(ConfigurableResource):
     """The meetergo Platform API, or the simulator behind the same base URL."""
 
     api_key: str
-    base_url: str = DEFAULT_BASE_URL
-    acting_user_id: str | None = None
-    budget_share: float = DEFAULT_BUDGET_SHARE
-    rate_limit_per_minute: float | None = None
-    rate_limit_burst: float | None = None
-    budget_state_dir: str | None = None
+    base_url: str = DEFAULTS.api_base_url
+    acting_user_id: str | None = DEFAULTS.api_user_id
+    budget_share: float = DEFAULTS.api_budget_share
+    rate_limit_per_minute: float = DEFAULTS.api_rate_limit_per_minute
+    rate_limit_burst: float = DEFAULTS.api_rate_limit_burst
+    budget_state_dir: str = str(DEFAULTS.api_budget_dir)
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         """Reject a malformed key before the run sends anything (the error names the variable)."""
         Credential.parse(self.api_key)
 
     def open_client(self) -> MeetergoClient:
-        return connect(
-            self.base_url,
-            self.api_key,
-            acting_user_id=self.acting_user_id or None,
-            budget_share=self.budget_share,
-            rate_limit_per_minute=self.rate_limit_per_minute,
-            rate_limit_burst=self.rate_limit_burst,
-            budget_state_dir=Path(self.budget_state_dir) if self.budget_state_dir else None,
+        return build_client(
+            ClientSettings(
+                api_key=self.api_key,
+                base_url=self.base_url,
+                acting_user_id=self.acting_user_id or None,
+                budget_share=self.budget_share,
+                rate_limit_per_minute=self.rate_limit_per_minute,
+                rate_limit_burst=self.rate_limit_burst,
+                budget_dir=Path(self.budget_state_dir),
+            )
         )
 
 
 class MeetergoWarehouse(DuckDBResource):
     """The working DuckDB file (single writer) and where its read-only snapshot is published."""
 
-    snapshot_path: str = DEFAULT_SNAPSHOT_PATH
-    memory_limit: str = DEFAULT_MEMORY_LIMIT
+    snapshot_path: str = str(DEFAULTS.snapshot_path)
+    memory_limit: str = DEFAULTS.duckdb_memory_limit
 
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -91,12 +92,12 @@ class SyncSettings(ConfigurableResource):
 class AnalyticsSettings(ConfigurableResource):
     """Reporting time zone, metering rule, plan and check thresholds."""
 
-    reporting_timezone: str = "UTC"
+    reporting_timezone: str = TransformSettings.reporting_timezone
     metered_booking_predicate: str = TransformSettings.metered_booking_predicate
     plan_included_bookings: int = TransformSettings.plan_included_bookings
     plan_price_per_booking: float = float(TransformSettings.plan_price_per_booking)
     plan_currency: str = TransformSettings.plan_currency
-    reconciliation_warn_threshold: int = 10
+    reconciliation_warn_threshold: int = DEFAULTS.reconciliation_warn_threshold
 
     def transform_settings(self) -> TransformSettings:
         return TransformSettings(
@@ -111,9 +112,53 @@ class AnalyticsSettings(ConfigurableResource):
 class WebhookLogResource(ConfigurableResource):
     """Where the receiver appends deliveries, and how long silence is tolerated."""
 
-    log_dir: str = "data/webhooks"
-    silence_warn_minutes: float = 180
+    log_dir: str = str(DEFAULTS.webhook_log_dir)
+    silence_warn_minutes: float = DEFAULTS.webhook_silence_warn_minutes
 
     @property
     def path(self) -> Path:
         return Path(self.log_dir)
+
+
+def build_resources(settings: Settings) -> dict[str, Any]:
+    """Every resource of the code location, from settings read by `Settings.from_env`.
+
+    The API key is passed as a Dagster `EnvVar`, so its value never shows in the UI; every
+    other value is passed as read and checked.
+    """
+    return {
+        "meetergo_api": MeetergoAPIResource(
+            api_key=EnvVar(variable("api_key")),
+            base_url=settings.api_base_url,
+            acting_user_id=settings.api_user_id,
+            budget_share=settings.api_budget_share,
+            rate_limit_per_minute=settings.api_rate_limit_per_minute,
+            rate_limit_burst=settings.api_rate_limit_burst,
+            budget_state_dir=str(settings.api_budget_dir),
+        ),
+        "warehouse": MeetergoWarehouse(
+            database=str(settings.duckdb_path),
+            snapshot_path=str(settings.snapshot_path),
+            memory_limit=settings.duckdb_memory_limit,
+        ),
+        "sync_settings": SyncSettings(
+            lookback_days=settings.sync_lookback_days,
+            horizon_days=settings.sync_horizon_days,
+            overlap_minutes=settings.sync_overlap_minutes,
+            rescan_every_hours=settings.sync_rescan_every_hours,
+            workers=settings.sync_workers,
+            commit_every_rows=settings.sync_commit_every_rows,
+        ),
+        "analytics_settings": AnalyticsSettings(
+            reporting_timezone=settings.reporting_timezone,
+            metered_booking_predicate=settings.metered_booking_predicate,
+            plan_included_bookings=settings.plan_included_bookings,
+            plan_price_per_booking=float(settings.plan_price_per_booking),
+            plan_currency=settings.plan_currency,
+            reconciliation_warn_threshold=settings.reconciliation_warn_threshold,
+        ),
+        "webhook_log": WebhookLogResource(
+            log_dir=str(settings.webhook_log_dir),
+            silence_warn_minutes=settings.webhook_silence_warn_minutes,
+        ),
+    }

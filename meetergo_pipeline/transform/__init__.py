@@ -1,15 +1,16 @@
 """Core and analytics SQL layers over the raw meetergo tables, run from plain Python.
 
+    from meetergo_pipeline.settings import Settings
     from meetergo_pipeline.transform import (
         TransformSettings, build_analytics, build_core, run_checks,
     )
-    settings = TransformSettings.from_env()
+    settings = TransformSettings.from_settings(Settings.from_env())
     build_core(con)
     build_analytics(con, settings)
     outcomes = run_checks(con, settings)  # name -> CheckOutcome
 
-Settings and their environment variables are described in
-:mod:`meetergo_pipeline.transform.settings`; the checks in :mod:`.checks`.
+Every environment variable is read by :mod:`meetergo_pipeline.settings`; :mod:`.settings`
+describes the analytics layer's part of them, :mod:`.checks` the checks.
 """
 
 from meetergo_pipeline.transform.checks import (
@@ -29,11 +30,6 @@ from meetergo_pipeline.transform.runner import (
     load_model_sql,
 )
 from meetergo_pipeline.transform.settings import (
-    ENV_METERED_BOOKING_PREDICATE,
-    ENV_PLAN_CURRENCY,
-    ENV_PLAN_INCLUDED_BOOKINGS,
-    ENV_PLAN_PRICE_PER_BOOKING,
-    ENV_REPORTING_TIMEZONE,
     TransformSettings,
     validate_against_database,
 )
@@ -41,11 +37,6 @@ from meetergo_pipeline.transform.settings import (
 __all__ = [
     "ANALYTICS_MODELS",
     "CORE_MODELS",
-    "ENV_METERED_BOOKING_PREDICATE",
-    "ENV_PLAN_CURRENCY",
-    "ENV_PLAN_INCLUDED_BOOKINGS",
-    "ENV_PLAN_PRICE_PER_BOOKING",
-    "ENV_REPORTING_TIMEZONE",
     "CheckOutcome",
     "TransformSettings",
     "build_analytics",

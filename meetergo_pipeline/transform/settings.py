@@ -1,48 +1,24 @@
-"""Settings of the core and analytics SQL layers.
+"""Settings of the core and analytics SQL layers, as one value object.
 
-Environment variables (read by the Dagster resources or :meth:`TransformSettings.from_env`):
-
-============================================  ==========================  =====================
-variable                                      meaning                     default
-============================================  ==========================  =====================
-``MEETERGO_REPORTING_TIMEZONE``               IANA zone analytics days    ``UTC``
-                                              and months are cut in
-``MEETERGO_METERED_BOOKING_PREDICATE``        SQL boolean over            ``u.user_type =
-                                              ``core.appointments a``     'api-platform'``
-                                              LEFT JOIN ``core.users u``
-                                              (u = main host) marking
-                                              metered bookings
-``MEETERGO_PLAN_INCLUDED_BOOKINGS``           bookings included / month   ``1000``
-``MEETERGO_PLAN_PRICE_PER_BOOKING``           price per booking above it  ``0.50``
-``MEETERGO_PLAN_CURRENCY``                    ISO 4217 currency code      ``EUR``
-============================================  ==========================  =====================
+Its fields, defaults and checks are rows of the pipeline's settings table
+(:mod:`meetergo_pipeline.settings`); build it from read settings with
+:meth:`TransformSettings.from_settings`.
 
 meetergo marks no booking as "created via the API", so which bookings are metered is a rule
-the operator configures. The predicate is trusted configuration (it is pasted into SQL), but
-it is still checked before use: one expression, it binds against the two aliases, it is
-BOOLEAN. See :func:`validate_against_database`.
+the operator configures: a SQL boolean over ``core.appointments a`` LEFT JOIN
+``core.users u`` (u = main host). The predicate is trusted configuration (it is pasted into
+SQL), but it is still checked before use: one expression, it binds against the two aliases,
+it is BOOLEAN. See :func:`validate_against_database`.
 """
 
 from __future__ import annotations
 
-import math
-import os
-import re
-from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import duckdb
 
-ENV_REPORTING_TIMEZONE = "MEETERGO_REPORTING_TIMEZONE"
-ENV_METERED_BOOKING_PREDICATE = "MEETERGO_METERED_BOOKING_PREDICATE"
-ENV_PLAN_INCLUDED_BOOKINGS = "MEETERGO_PLAN_INCLUDED_BOOKINGS"
-ENV_PLAN_PRICE_PER_BOOKING = "MEETERGO_PLAN_PRICE_PER_BOOKING"
-ENV_PLAN_CURRENCY = "MEETERGO_PLAN_CURRENCY"
-
-DEFAULT_METERED_BOOKING_PREDICATE = "u.user_type = 'api-platform'"
-
-_CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
+from meetergo_pipeline.settings import DEFAULTS, Settings, check_values, variable
 
 # The predicate is checked inside exactly this query; the aliases are the documented contract.
 PREDICATE_PROBE_SQL = (
@@ -53,82 +29,34 @@ PREDICATE_PROBE_SQL = (
 
 @dataclass(frozen=True)
 class TransformSettings:
-    """Configuration of the analytics layer; see the module docstring for the env vars."""
+    """Configuration of the analytics layer; a bad value raises a ValueError naming its
+    environment variable."""
 
-    reporting_timezone: str = "UTC"
-    metered_booking_predicate: str = DEFAULT_METERED_BOOKING_PREDICATE
-    plan_included_bookings: int = 1000
-    plan_price_per_booking: float | Decimal = Decimal("0.50")
-    plan_currency: str = "EUR"
+    reporting_timezone: str = DEFAULTS.reporting_timezone
+    metered_booking_predicate: str = DEFAULTS.metered_booking_predicate
+    plan_included_bookings: int = DEFAULTS.plan_included_bookings
+    plan_price_per_booking: float | Decimal = DEFAULTS.plan_price_per_booking
+    plan_currency: str = DEFAULTS.plan_currency
 
     def __post_init__(self) -> None:
-        if not isinstance(self.reporting_timezone, str) or not self.reporting_timezone.strip():
-            raise ValueError(f"{ENV_REPORTING_TIMEZONE} must name a time zone, e.g. UTC")
-        if (
-            not isinstance(self.metered_booking_predicate, str)
-            or not self.metered_booking_predicate.strip()
-        ):
-            raise ValueError(
-                f"{ENV_METERED_BOOKING_PREDICATE} must be a SQL boolean expression over "
-                f"core.appointments a and core.users u, e.g. {DEFAULT_METERED_BOOKING_PREDICATE}"
-            )
-        if (
-            isinstance(self.plan_included_bookings, bool)
-            or not isinstance(self.plan_included_bookings, int)
-            or self.plan_included_bookings < 0
-        ):
-            raise ValueError(
-                f"{ENV_PLAN_INCLUDED_BOOKINGS} must be a whole number >= 0, "
-                f"got {self.plan_included_bookings!r}"
-            )
-        price = self.plan_price_per_booking
-        if (
-            isinstance(price, bool)
-            or not isinstance(price, int | float | Decimal)
-            or not math.isfinite(float(price))
-            or price < 0
-        ):
-            raise ValueError(f"{ENV_PLAN_PRICE_PER_BOOKING} must be a number >= 0, got {price!r}")
-        if not isinstance(self.plan_currency, str) or not _CURRENCY_PATTERN.match(
-            self.plan_currency
-        ):
-            raise ValueError(
-                f"{ENV_PLAN_CURRENCY} must be a three-letter ISO 4217 code like EUR, "
-                f"got {self.plan_currency!r}"
-            )
+        check_values(
+            {
+                "reporting_timezone": self.reporting_timezone,
+                "metered_booking_predicate": self.metered_booking_predicate,
+                "plan_included_bookings": self.plan_included_bookings,
+                "plan_price_per_booking": self.plan_price_per_booking,
+                "plan_currency": self.plan_currency,
+            }
+        )
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> TransformSettings:
-        """Settings from environment variables; unset or empty ones take the defaults."""
-        env = os.environ if environ is None else environ
-        defaults = cls()
-
-        def text(name: str, default: str) -> str:
-            value = env.get(name, "").strip()
-            return value or default
-
-        included_text = text(ENV_PLAN_INCLUDED_BOOKINGS, str(defaults.plan_included_bookings))
-        try:
-            included = int(included_text)
-        except ValueError:
-            raise ValueError(
-                f"{ENV_PLAN_INCLUDED_BOOKINGS} must be a whole number >= 0, got {included_text!r}"
-            ) from None
-        price_text = text(ENV_PLAN_PRICE_PER_BOOKING, str(defaults.plan_price_per_booking))
-        try:
-            price = Decimal(price_text)
-        except InvalidOperation:
-            raise ValueError(
-                f"{ENV_PLAN_PRICE_PER_BOOKING} must be a number >= 0, got {price_text!r}"
-            ) from None
+    def from_settings(cls, settings: Settings) -> TransformSettings:
         return cls(
-            reporting_timezone=text(ENV_REPORTING_TIMEZONE, defaults.reporting_timezone),
-            metered_booking_predicate=text(
-                ENV_METERED_BOOKING_PREDICATE, defaults.metered_booking_predicate
-            ),
-            plan_included_bookings=included,
-            plan_price_per_booking=price,
-            plan_currency=text(ENV_PLAN_CURRENCY, defaults.plan_currency).upper(),
+            reporting_timezone=settings.reporting_timezone,
+            metered_booking_predicate=settings.metered_booking_predicate,
+            plan_included_bookings=settings.plan_included_bookings,
+            plan_price_per_booking=settings.plan_price_per_booking,
+            plan_currency=settings.plan_currency,
         )
 
 
@@ -137,22 +65,23 @@ def validate_against_database(con: duckdb.DuckDBPyConnection, settings: Transfor
 
     Needs the core tables (run ``build_core`` first). Raises ``ValueError`` naming the env var.
     """
+    zone_variable = variable("reporting_timezone")
+    predicate_variable = variable("metered_booking_predicate")
     (zone_known,) = con.execute(
         "SELECT count(*) > 0 FROM pg_timezone_names() WHERE name = $zone",
         {"zone": settings.reporting_timezone},
     ).fetchone()
     if not zone_known:
         raise ValueError(
-            f"{ENV_REPORTING_TIMEZONE}={settings.reporting_timezone!r} is not a time zone DuckDB "
+            f"{zone_variable}={settings.reporting_timezone!r} is not a time zone DuckDB "
             "knows (use an IANA name such as UTC or Europe/Berlin)"
         )
 
     predicate = settings.metered_booking_predicate
     probe = PREDICATE_PROBE_SQL.format(predicate=predicate)
     hint = (
-        f"{ENV_METERED_BOOKING_PREDICATE}={predicate!r} is not a valid SQL boolean over "
-        "core.appointments a LEFT JOIN core.users u (e.g. "
-        f"{DEFAULT_METERED_BOOKING_PREDICATE})"
+        f"{predicate_variable}={predicate!r} is not a valid SQL boolean over "
+        f"core.appointments a LEFT JOIN core.users u (e.g. {DEFAULTS.metered_booking_predicate})"
     )
     try:
         statements = con.extract_statements(probe)

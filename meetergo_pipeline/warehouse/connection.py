@@ -10,10 +10,9 @@ from pathlib import Path
 
 import duckdb
 
+from meetergo_pipeline.settings import DEFAULTS
 from meetergo_pipeline.sql import load_sql
 
-DEFAULT_DUCKDB_PATH = "data/meetergo.duckdb"
-DEFAULT_MEMORY_LIMIT = "192MB"
 CHECKPOINT_AFTER = "32MB"
 ROW_GROUP_SIZE = 10_240
 
@@ -32,7 +31,7 @@ class WarehouseCorruptWalError(RuntimeError):
 def connect_writer(
     path: str | Path,
     *,
-    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    memory_limit: str = DEFAULTS.duckdb_memory_limit,
     attempts: int = 8,
     first_wait_s: float = 0.25,
     sleep: Callable[[float], None] = time.sleep,

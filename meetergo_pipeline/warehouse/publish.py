@@ -15,8 +15,6 @@ from pathlib import Path
 
 import duckdb
 
-DEFAULT_SNAPSHOT_PATH = "data/meetergo_analytics.duckdb"
-
 
 def publish_snapshot(working_path: str | Path, snapshot_path: str | Path) -> Path:
     """Checkpoint the working file, then copy it over `snapshot_path` atomically.

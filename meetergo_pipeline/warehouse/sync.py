@@ -25,6 +25,7 @@ import duckdb
 from meetergo_pipeline.client import MeetergoClient
 from meetergo_pipeline.client.models import parse_utc
 from meetergo_pipeline.client.paging import Page
+from meetergo_pipeline.settings import DEFAULTS
 from meetergo_pipeline.sql import load_sql
 from meetergo_pipeline.warehouse.connection import ensure_raw_schema
 from meetergo_pipeline.warehouse.raw_writer import RawWriter
@@ -38,14 +39,14 @@ HWM_PREFIX = "appointments_hwm/"
 
 @dataclass(frozen=True)
 class SyncPolicy:
-    """Windows and cadence of the incremental strategy (documented in the README)."""
+    """Windows and cadence of the incremental strategy (the `MEETERGO_SYNC_*` settings)."""
 
-    lookback_days: float = 7
-    horizon_days: float = 30
-    overlap_minutes: float = 15
-    rescan_every_hours: float = 6
-    workers: int = 4
-    commit_every_rows: int = 20_000
+    lookback_days: float = DEFAULTS.sync_lookback_days
+    horizon_days: float = DEFAULTS.sync_horizon_days
+    overlap_minutes: float = DEFAULTS.sync_overlap_minutes
+    rescan_every_hours: float = DEFAULTS.sync_rescan_every_hours
+    workers: int = DEFAULTS.sync_workers
+    commit_every_rows: int = DEFAULTS.sync_commit_every_rows
 
 
 @dataclass

@@ -5,38 +5,26 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
-from collections.abc import Mapping
 from pathlib import Path
 
-from meetergo_pipeline.webhooks.receiver import MIN_TOKEN_LENGTH
+from meetergo_pipeline.settings import DEFAULTS, Settings, variable
 
-TOKEN_ENV = "MEETERGO_WEBHOOK_TOKEN"
-LOG_DIR_ENV = "MEETERGO_WEBHOOK_LOG_DIR"
-DEFAULT_LOG_DIR = Path("data/webhooks")
-
-
-class WebhookConfigError(Exception):
-    """A setting is missing or unusable; the message names the variable, never its value."""
+TOKEN_VARIABLE = variable("webhook_token")
+LOG_DIR_VARIABLE = variable("webhook_log_dir")
 
 
-def token_from_env(environ: Mapping[str, str] = os.environ) -> str:
-    token = environ.get(TOKEN_ENV, "")
-    if not token:
-        raise WebhookConfigError(
-            f"{TOKEN_ENV} is not set: it is the secret path segment meetergo posts to "
+def receiver_token(settings: Settings) -> str:
+    """The receiver's path token (its format is checked by `Settings.from_env`).
+
+    Raises ValueError naming the variable when it is not set.
+    """
+    if settings.webhook_token is None:
+        raise ValueError(
+            f"{TOKEN_VARIABLE} is not set: it is the secret path segment meetergo posts to "
             "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(32))')"
         )
-    if len(token) < MIN_TOKEN_LENGTH or "/" in token:
-        raise WebhookConfigError(
-            f"{TOKEN_ENV} must be at least {MIN_TOKEN_LENGTH} URL-safe characters without '/'"
-        )
-    return token
-
-
-def log_dir_from_env(environ: Mapping[str, str] = os.environ) -> Path:
-    return Path(environ.get(LOG_DIR_ENV) or DEFAULT_LOG_DIR)
+    return settings.webhook_token
 
 
 def add_webhooks_parser(subparsers: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -52,7 +40,7 @@ def add_webhooks_parser(subparsers: argparse._SubParsersAction) -> None:  # type
         help="run the webhook receiver in the foreground",
         description=(
             f"Serve POST /webhooks/meetergo/<token> and GET /healthz. The token comes from "
-            f"{TOKEN_ENV}; put TLS in front of it (meetergo payloads are not signed)."
+            f"{TOKEN_VARIABLE}; put TLS in front of it (meetergo payloads are not signed)."
         ),
     )
     serve.add_argument(
@@ -65,7 +53,8 @@ def add_webhooks_parser(subparsers: argparse._SubParsersAction) -> None:  # type
         "--log-dir",
         type=Path,
         default=None,
-        help=f"where deliveries are stored (default: ${LOG_DIR_ENV} or {DEFAULT_LOG_DIR}/)",
+        help=f"where deliveries are stored (default: ${LOG_DIR_VARIABLE} or "
+        f"{DEFAULTS.webhook_log_dir}/)",
     )
     serve.set_defaults(handler=run_serve)
 
@@ -74,12 +63,13 @@ def run_serve(args: argparse.Namespace) -> int:
     from meetergo_pipeline.webhooks.server import serve
 
     try:
-        token = token_from_env()
-    except WebhookConfigError as exc:
+        settings = Settings.from_env()
+        token = receiver_token(settings)
+    except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    serve(token, args.log_dir or log_dir_from_env(), host=args.host, port=args.port)
+    serve(token, args.log_dir or settings.webhook_log_dir, host=args.host, port=args.port)
     return 0
 
 

@@ -41,6 +41,7 @@ class PipelineEnv:
             "MEETERGO_DUCKDB_PATH": str(self.duckdb_path),
             "MEETERGO_SNAPSHOT_PATH": str(self.snapshot_path),
             "MEETERGO_WEBHOOK_LOG_DIR": str(self.webhook_dir),
+            "MEETERGO_API_BUDGET_DIR": str(self.root / "api_budget"),
             "MEETERGO_STEP_RETRIES": "0",
             # The test simulators run unthrottled; so may the client's budget.
             "MEETERGO_API_RATE_LIMIT_PER_MINUTE": "1000000",

@@ -1,0 +1,229 @@
+"""The table of every setting: the one place a variable, its default and its meaning live.
+
+The README's Configuration table is this table printed as markdown
+(`meetergo-pipeline settings --markdown`); a test keeps the two equal. `meaning` is written
+for that table. A default is environment text, parsed like a value that was set; `None`
+means the variable has no default (unset, or required where it is used).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from meetergo_pipeline.settings.kinds import (
+    AT_LEAST_ONE,
+    COUNT,
+    CREDENTIAL,
+    MONEY,
+    NON_NEGATIVE,
+    PATH,
+    POSITIVE,
+    SHARE,
+    TEXT,
+    URL,
+    Kind,
+    Text,
+)
+from meetergo_pipeline.webhooks.receiver import MIN_TOKEN_LENGTH
+
+PREFIX = "MEETERGO_"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable. A secret's value is never shown, in errors or listings."""
+
+    name: str
+    default: str | None
+    kind: Kind
+    meaning: str
+    secret: bool = False
+    required: str | None = None  # where an unset value is refused, as the README says it
+
+    @property
+    def field(self) -> str:
+        """The `Settings` attribute holding the parsed value."""
+        return self.name.removeprefix(PREFIX).lower()
+
+    @property
+    def shown_default(self) -> str:
+        """The default as the README shows it."""
+        if self.default is not None:
+            return f"`{self.default}`"
+        notes = [self.required] if self.required else []
+        notes += ["secret"] if self.secret else []
+        return f"({', '.join(notes)})" if notes else "unset"
+
+
+TIME_ZONE = Text("an IANA time zone name such as UTC or Europe/Berlin")
+CRON = Text("a cron expression such as 0 * * * *")
+MEMORY_SIZE = Text("a DuckDB memory size such as 192MB or 1GB")
+CURRENCY = Text("a three-letter ISO 4217 code like EUR", pattern="[A-Z]{3}", upper=True)
+PREDICATE = Text(
+    "a SQL boolean expression over core.appointments a and core.users u, "
+    "e.g. u.user_type = 'api-platform'"
+)
+WEBHOOK_TOKEN = Text(
+    f"at least {MIN_TOKEN_LENGTH} URL-safe characters (letters, digits, - _ . ~)",
+    pattern=f"[A-Za-z0-9._~-]{{{MIN_TOKEN_LENGTH},}}",
+)
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "MEETERGO_API_KEY",
+        None,
+        CREDENTIAL,
+        "platform API key `ak_live:<uuid>:<secret>` or personal access token `rgo-…`",
+        secret=True,
+        required="required",
+    ),
+    Setting(
+        "MEETERGO_API_BASE_URL",
+        "https://api.meetergo.com",
+        URL,
+        "API base URL (the simulator sits behind the same one)",
+    ),
+    Setting(
+        "MEETERGO_API_USER_ID",
+        None,
+        TEXT,
+        "acting admin user id; unset: resolved through `GET /v4/user/me`",
+    ),
+    Setting(
+        "MEETERGO_API_BUDGET_SHARE",
+        "0.5",
+        SHARE,
+        "share of the key's rate limit (100/min, burst 200) the pipeline may use, all its "
+        "processes together (see `MEETERGO_API_BUDGET_DIR`); the rest is left to the "
+        "customer's own application",
+    ),
+    Setting(
+        "MEETERGO_API_RATE_LIMIT_PER_MINUTE",
+        "100",
+        POSITIVE,
+        "the key's own limit the share is taken of (raise it for a key with a raised limit)",
+    ),
+    Setting(
+        "MEETERGO_API_RATE_LIMIT_BURST",
+        "200",
+        POSITIVE,
+        "the key's burst allowance the share is taken of",
+    ),
+    Setting(
+        "MEETERGO_API_BUDGET_DIR",
+        "data/api_budget",
+        PATH,
+        "folder of the rate budget (a locked state file per key): every process using the "
+        "same folder (the sync, `fetch`, a second code location) draws from one budget",
+    ),
+    Setting(
+        "MEETERGO_DUCKDB_PATH",
+        "data/meetergo.duckdb",
+        PATH,
+        "working DuckDB file; only the pipeline opens it",
+    ),
+    Setting(
+        "MEETERGO_DUCKDB_MEMORY_LIMIT",
+        "192MB",
+        MEMORY_SIZE,
+        "DuckDB's memory cap in the pipeline; beyond it DuckDB spills to `<file>.tmp/`",
+    ),
+    Setting(
+        "MEETERGO_SNAPSHOT_PATH",
+        "data/meetergo_analytics.duckdb",
+        PATH,
+        "read-only snapshot for analysts, replaced atomically after each successful run",
+    ),
+    Setting(
+        "MEETERGO_SYNC_WORKERS",
+        "4",
+        AT_LEAST_ONE,
+        "users read in parallel (within the one shared budget)",
+    ),
+    Setting(
+        "MEETERGO_SYNC_COMMIT_EVERY_ROWS",
+        "20000",
+        AT_LEAST_ONE,
+        "API rows are committed at the next user boundary after this many: the most progress "
+        "a crash can lose",
+    ),
+    Setting("MEETERGO_SYNC_LOOKBACK_DAYS", "7", NON_NEGATIVE, "re-scan window start: now - N days"),
+    Setting("MEETERGO_SYNC_HORIZON_DAYS", "30", NON_NEGATIVE, "re-scan window end: now + N days"),
+    Setting(
+        "MEETERGO_SYNC_OVERLAP_MINUTES",
+        "15",
+        NON_NEGATIVE,
+        "how far below each high-water mark new bookings are re-read",
+    ),
+    Setting(
+        "MEETERGO_SYNC_RESCAN_EVERY_HOURS",
+        "6",
+        NON_NEGATIVE,
+        "how often an incremental run also re-scans the window",
+    ),
+    Setting(
+        "MEETERGO_STEP_RETRIES",
+        "2",
+        COUNT,
+        "retries of a failed asset step (exponential backoff with jitter)",
+    ),
+    Setting(
+        "MEETERGO_STEP_RETRY_DELAY_S",
+        "15",
+        NON_NEGATIVE,
+        "wait before the first step retry; doubles for each further one",
+    ),
+    Setting("MEETERGO_SYNC_CRON", "0 * * * *", CRON, "incremental sync schedule"),
+    Setting("MEETERGO_FULL_SWEEP_CRON", "30 3 * * *", CRON, "full sweep schedule"),
+    Setting("MEETERGO_SCHEDULE_TIMEZONE", "UTC", TIME_ZONE, "time zone of both crons"),
+    Setting(
+        "MEETERGO_WEBHOOK_TOKEN",
+        None,
+        WEBHOOK_TOKEN,
+        f"the unguessable path token of the receiver URL, ≥ {MIN_TOKEN_LENGTH} URL-safe characters",
+        secret=True,
+        required="required by the receiver",
+    ),
+    Setting(
+        "MEETERGO_WEBHOOK_LOG_DIR",
+        "data/webhooks",
+        PATH,
+        "where the receiver appends deliveries (and where other receivers may drop "
+        "JSON/JSONL files)",
+    ),
+    Setting(
+        "MEETERGO_WEBHOOK_SILENCE_WARN_MINUTES",
+        "180",
+        POSITIVE,
+        "the webhook-log check warns after this long without a delivery",
+    ),
+    Setting(
+        "MEETERGO_RECONCILIATION_WARN_THRESHOLD",
+        "10",
+        COUNT,
+        "the reconciliation check warns above this many webhook/API mismatches",
+    ),
+    Setting(
+        "MEETERGO_REPORTING_TIMEZONE",
+        "UTC",
+        TIME_ZONE,
+        "IANA zone in which analytics days and billing months are cut",
+    ),
+    Setting(
+        "MEETERGO_METERED_BOOKING_PREDICATE",
+        "u.user_type = 'api-platform'",
+        PREDICATE,
+        "which bookings are metered (see Billing)",
+    ),
+    Setting("MEETERGO_PLAN_INCLUDED_BOOKINGS", "1000", COUNT, "bookings included per month"),
+    Setting(
+        "MEETERGO_PLAN_PRICE_PER_BOOKING",
+        "0.50",
+        MONEY,
+        "price per metered booking above the included ones",
+    ),
+    Setting("MEETERGO_PLAN_CURRENCY", "EUR", CURRENCY, "currency of the plan"),
+)
+
+BY_NAME: dict[str, Setting] = {setting.name: setting for setting in SETTINGS}
+BY_FIELD: dict[str, Setting] = {setting.field: setting for setting in SETTINGS}
