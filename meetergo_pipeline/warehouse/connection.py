@@ -11,6 +11,7 @@ from pathlib import Path
 import duckdb
 
 from meetergo_pipeline.sql import load_sql
+from meetergo_pipeline.webhooks.ingest import backfill_webhook_events
 
 DEFAULT_DUCKDB_PATH = "data/meetergo.duckdb"
 DEFAULT_MEMORY_LIMIT = "192MB"
@@ -118,4 +119,6 @@ def _attach(path: Path, memory_limit: str) -> duckdb.DuckDBPyConnection:
 
 
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create or migrate the raw schema; rows of an older webhook table get their typed columns."""
     con.execute(load_sql("raw/schema.sql"))
+    backfill_webhook_events(con)
