@@ -1,12 +1,12 @@
 """Core layer: latest-state merge of API reads and webhook events, on real DuckDB files.
 
-The helpers at the top build raw rows the way the loaders store them (the API's JSON payload
-with its live field names beside the typed keys); test_analytics_sql.py reuses them.
+The helpers at the top build raw API rows the way the loaders store them (the API's JSON
+payload with its live field names beside the typed keys) and load webhook bodies through the
+real ingest; test_analytics_sql.py reuses them.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -19,6 +19,7 @@ import pytest
 
 from meetergo_pipeline.transform import CORE_MODELS, build_core
 from meetergo_pipeline.transform import runner as transform_runner
+from meetergo_pipeline_tests.support.webhooks import ingest_body
 
 READ_AT = "2025-03-20T06:00:00Z"
 
@@ -179,33 +180,9 @@ def flat_event(webhook_type: str, appointment: dict[str, Any], **changes: Any) -
     return {"webhookType": webhook_type, **appointment, **changes}
 
 
-def add_event(
-    con: duckdb.DuckDBPyConnection,
-    body: dict[str, Any],
-    received_at: str,
-    occurred_at: str | None = None,
-) -> None:
-    """Store one distinct event as the webhook ingest does (type and id as sent)."""
-    event_type = body.get("webhookType") or body.get("event") or "unknown"
-    data = body.get("data") if isinstance(body.get("data"), dict) else {}
-    appointment_id = (
-        None
-        if event_type == "new_employee"
-        else (data.get("appointmentId") if "event" in body else body.get("id"))
-    )
-    text = json.dumps(body, sort_keys=True)
-    con.execute(
-        "INSERT INTO raw.webhook_events VALUES "
-        "($key, $type, $appointment, $occurred, $received, 1, $body, 'events-2025-03.jsonl')",
-        {
-            "key": hashlib.md5(text.encode()).hexdigest(),
-            "type": event_type,
-            "appointment": appointment_id,
-            "occurred": occurred_at,
-            "received": received_at,
-            "body": text,
-        },
-    )
+def add_event(con: duckdb.DuckDBPyConnection, body: dict[str, Any], received_at: str) -> None:
+    """Deliver one webhook body through the real ingest (receiver log line, then ingest)."""
+    ingest_body(con, body, received_at)
 
 
 def appointment_row(con: duckdb.DuckDBPyConnection, appointment_id: str) -> dict[str, Any]:
@@ -493,8 +470,8 @@ def test_legacy_envelope_events_are_read(con):
     assert created["attendee_count"] == 1
 
 
-def test_ingested_occurred_at_orders_events(con):
-    """When the ingest already set occurred_at, it is the event time used for ordering."""
+def test_event_without_a_source_time_is_ordered_by_its_receipt(con):
+    """A body with no time of its own occurred when it was received (the ingest's fallback)."""
     api = appointment_payload(
         "apt-1",
         "2025-03-10T10:00:00Z",
@@ -504,12 +481,14 @@ def test_ingested_occurred_at_orders_events(con):
     )
     add_appointment(con, api)
     body = {"webhookType": "booking_cancelled", "id": "apt-1", "isCancelled": True}
-    add_event(con, body, received_at="2025-03-03T00:00:05Z", occurred_at="2025-03-03T00:00:04Z")
+    add_event(con, body, received_at="2025-03-03T00:00:05Z")
 
     build_core(con)
 
     row = appointment_row(con, "apt-1")
-    assert (row["status"], row["cancelled_at"]) == ("cancelled", ts("2025-03-03T00:00:04Z"))
+    assert (row["status"], row["cancelled_at"]) == ("cancelled", ts("2025-03-03T00:00:05Z"))
+    (occurred_at,) = con.execute("SELECT occurred_at FROM core.booking_events").fetchone()
+    assert occurred_at == ts("2025-03-03T00:00:05Z")
 
 
 # --- field mapping -----------------------------------------------------------------------------
