@@ -319,8 +319,8 @@ def test_legacy_envelope_events_are_read(con):
     assert created["attendee_count"] == 1
 
 
-def test_ingested_occurred_at_orders_events(con):
-    """When the ingest already set occurred_at, it is the event time used for ordering."""
+def test_event_without_a_source_time_is_ordered_by_its_receipt(con):
+    """A body with no time of its own occurred when it was received (the ingest's fallback)."""
     api = appointment_payload(
         "apt-1",
         "2025-03-10T10:00:00Z",
@@ -330,12 +330,14 @@ def test_ingested_occurred_at_orders_events(con):
     )
     add_appointment(con, api)
     body = {"webhookType": "booking_cancelled", "id": "apt-1", "isCancelled": True}
-    add_event(con, body, received_at="2025-03-03T00:00:05Z", occurred_at="2025-03-03T00:00:04Z")
+    add_event(con, body, received_at="2025-03-03T00:00:05Z")
 
     build_core(con)
 
     row = appointment_row(con, "apt-1")
-    assert (row["status"], row["cancelled_at"]) == ("cancelled", ts("2025-03-03T00:00:04Z"))
+    assert (row["status"], row["cancelled_at"]) == ("cancelled", ts("2025-03-03T00:00:05Z"))
+    (occurred_at,) = con.execute("SELECT occurred_at FROM core.booking_events").fetchone()
+    assert occurred_at == ts("2025-03-03T00:00:05Z")
 
 
 # --- field mapping -----------------------------------------------------------------------------

@@ -391,8 +391,9 @@ def test_duplicate_reordered_and_legacy_deliveries_collapse_to_one_event_each(
         assert result.new_events == len(emitted) + 2
         again = ingest_webhook_logs(fresh, life.env.webhook_dir)
         assert (again.lines_read, again.new_events) == (0, 0)
-        columns = "event_key, event_type, appointment_id, occurred_at, received_at, "
-        columns += "delivery_count, CAST(body AS VARCHAR), source_file"
+        columns = "event_key, event_type, event_type_as_sent, payload_format, appointment_id, "
+        columns += "user_id, entity_path, occurred_at, received_at, delivery_count, "
+        columns += "CAST(body AS VARCHAR), source_file"
         order = f"SELECT {columns} FROM raw.webhook_events ORDER BY event_key"
         fresh_rows = fresh.execute(order).fetchall()
     finally:

@@ -13,7 +13,6 @@ from meetergo_pipeline.client.models import (
     MeetingType,
     User,
     UserCreated,
-    WebhookEvent,
 )
 from meetergo_pipeline.client.retry import backoff_seconds, parse_retry_after
 
@@ -107,52 +106,6 @@ def test_user_meeting_type_and_creation_responses() -> None:
         {"bookingType": "doubleOptIn", "provisionalBookingId": "p-1"}
     )
     assert pending.appointment_id is None and pending.provisional_booking_id == "p-1"
-
-
-def test_live_flat_webhooks() -> None:
-    cancelled = WebhookEvent.from_body(
-        {**APPOINTMENT, "webhookType": "booking_cancelled", "isCancelled": True}
-    )
-    assert cancelled.event_type == "booking_cancelled"
-    assert cancelled.appointment_id == "a-1"
-    assert cancelled.occurred_at == datetime(2025, 1, 2, 7, 0, tzinfo=UTC)
-    created = WebhookEvent.from_body({**APPOINTMENT, "webhookType": "booking_created"})
-    assert created.occurred_at == datetime(2025, 1, 1, 8, 0, tzinfo=UTC)
-    rescheduled = WebhookEvent.from_body(
-        {
-            **APPOINTMENT,
-            "webhookType": "booking_rescheduled",
-            "rescheduledAt": "2025-01-03T00:00:00Z",
-            "previousStart": "2025-01-14T10:00:00Z",
-        }
-    )
-    assert rescheduled.occurred_at == datetime(2025, 1, 3, tzinfo=UTC)
-    employee = WebhookEvent.from_body(
-        {"webhookType": "new_employee", "id": "u-9", "email": "n@example.com"}
-    )
-    assert employee.appointment_id is None
-    unknown = WebhookEvent.from_body({"webhookType": "review_submitted", "id": "r"})
-    assert unknown.event_type == "review_submitted"
-
-
-def test_older_envelope_webhook() -> None:
-    event = WebhookEvent.from_body(
-        {
-            "event": "booking_created",
-            "timestamp": "2025-01-15T10:30:00Z",
-            "data": {
-                "appointmentId": "uuid",
-                "meetingTypeId": "mt",
-                "start": "2025-01-15T10:00:00Z",
-                "attendee": {"email": "attendee@example.com", "firstname": "Jane"},
-            },
-        }
-    )
-    assert event.event_type == "booking_created"
-    assert event.appointment_id == "uuid"
-    assert event.occurred_at == datetime(2025, 1, 15, 10, 30, tzinfo=UTC)
-    with pytest.raises(ValueError, match="webhookType"):
-        WebhookEvent.from_body({"hello": "world"})
 
 
 @pytest.mark.parametrize(

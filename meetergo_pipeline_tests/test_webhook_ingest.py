@@ -11,8 +11,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from meetergo_pipeline.warehouse.connection import connect_writer
 from meetergo_pipeline.webhooks import ingest as ingest_module
-from meetergo_pipeline.webhooks.ingest import IngestResult, ingest_webhook_logs
+from meetergo_pipeline.webhooks.ingest import (
+    IngestResult,
+    backfill_webhook_events,
+    ingest_webhook_logs,
+)
+from meetergo_pipeline_tests.support.webhooks import ingest_deliveries
 
 SCHEMA_SQL = Path(__file__).parents[1] / "meetergo_pipeline" / "sql" / "raw" / "schema.sql"
 EVENTS = "SELECT * FROM raw.webhook_events ORDER BY event_key"
@@ -211,3 +217,129 @@ def test_failure_mid_ingest_rolls_back_rows_and_cursor(
     monkeypatch.setattr(ingest_module, "_save_cursor", real_save)
     assert ingest_webhook_logs(con, log_dir).new_events == 2
     assert con.execute("SELECT sum(delivery_count) FROM raw.webhook_events").fetchone() == (2,)
+
+
+# raw.webhook_events as files made before the typed columns were added hold it.
+OLD_WEBHOOK_EVENTS = """
+CREATE SCHEMA raw;
+CREATE TABLE raw.webhook_events (
+    event_key      VARCHAR NOT NULL,
+    event_type     VARCHAR NOT NULL,
+    appointment_id VARCHAR,
+    occurred_at    TIMESTAMPTZ,
+    received_at    TIMESTAMPTZ NOT NULL,
+    delivery_count INTEGER NOT NULL,
+    body           JSON NOT NULL USING COMPRESSION zstd,
+    source_file    VARCHAR NOT NULL
+);
+"""
+
+# Rows as the earlier ingest wrote them: type as sent, an appointment id only for types
+# starting with booking_, its own event-time rule.
+OLD_ROWS = [
+    (
+        "key-canceled",
+        "booking_canceled",
+        "apt-1",
+        "2025-03-05T11:00:00Z",
+        "2025-03-05T11:00:02Z",
+        2,
+        {
+            "webhookType": "booking_canceled",
+            "id": "apt-1",
+            "updatedAt": "2025-03-05T10:00:00Z",
+            "cancel": {"actionAt": "2025-03-05T12:00:00+01:00"},
+        },
+    ),
+    (
+        "key-legacy",
+        "booking.cancelled",
+        None,
+        "2025-03-04T10:30:00Z",
+        "2025-03-04T10:30:03Z",
+        1,
+        {
+            "event": "booking.cancelled",
+            "timestamp": "2025-03-04T10:30:00Z",
+            "data": {"appointmentId": "apt-2", "cancel": {"actionAt": "2025-03-04T10:29:00Z"}},
+        },
+    ),
+    (
+        "key-employee",
+        "new_employee",
+        None,
+        "2025-03-19T08:00:00Z",
+        "2025-03-19T08:00:01Z",
+        1,
+        {
+            "event": "new_employee",
+            "timestamp": "2025-03-19T08:00:00Z",
+            "data": {"userId": "user-5", "email": "eve@example.com"},
+        },
+    ),
+    (
+        "key-unknown",
+        "Review Reminder",
+        None,
+        "2025-03-20T09:00:00Z",
+        "2025-03-20T09:00:00Z",
+        1,
+        {"webhookType": "Review Reminder", "id": "r-1"},
+    ),
+]
+TYPED = (
+    "event_type, event_type_as_sent, payload_format, appointment_id, user_id, entity_path, "
+    "occurred_at, received_at"
+)
+
+
+def test_a_file_with_the_old_table_gets_the_typed_columns_once(tmp_path: Path) -> None:
+    path = tmp_path / "old.duckdb"
+    with duckdb.connect(str(path)) as old:
+        old.execute(OLD_WEBHOOK_EVENTS)
+        for key, event_type, appointment_id, occurred, received, count, body in OLD_ROWS:
+            old.execute(
+                "INSERT INTO raw.webhook_events VALUES (?, ?, ?, ?, ?, ?, ?, 'events-old.jsonl')",
+                [key, event_type, appointment_id, occurred, received, count, json.dumps(body)],
+            )
+
+    con = connect_writer(path)  # runs the raw schema, which migrates the table
+    migrated = con.execute(
+        f"SELECT event_key, delivery_count, {TYPED} FROM raw.webhook_events ORDER BY event_key"
+    ).fetchall()
+    fresh = _database(tmp_path / "fresh.duckdb")
+    ingest_deliveries(fresh, [(body, received) for *_, received, _, body in OLD_ROWS])
+    ingested = fresh.execute(f"SELECT {TYPED} FROM raw.webhook_events").fetchall()
+
+    # The same canonical columns a fresh ingest of those bodies writes; keys and counts kept.
+    assert sorted(row[2:] for row in migrated) == sorted(ingested)
+    assert [row[:2] for row in migrated] == [
+        ("key-canceled", 2),
+        ("key-employee", 1),
+        ("key-legacy", 1),
+        ("key-unknown", 1),
+    ]
+    assert [row[2:6] + row[8:9] for row in migrated] == [
+        (
+            "booking_cancelled",
+            "booking_canceled",
+            "flat",
+            "apt-1",
+            datetime(2025, 3, 5, 11, tzinfo=UTC),
+        ),
+        ("new_employee", "new_employee", "legacy", None, datetime(2025, 3, 19, 8, tzinfo=UTC)),
+        (
+            "booking_cancelled",
+            "booking.cancelled",
+            "legacy",
+            "apt-2",
+            datetime(2025, 3, 4, 10, 29, tzinfo=UTC),
+        ),
+        ("review_reminder", "Review Reminder", "flat", None, datetime(2025, 3, 20, 9, tzinfo=UTC)),
+    ]
+    assert migrated[1][6:8] == ("user-5", "$.data")
+    columns = "SELECT column_name FROM duckdb_columns() WHERE table_name = 'webhook_events'"
+    assert con.execute(columns).fetchall() == fresh.execute(columns).fetchall()
+    assert backfill_webhook_events(con) == 0  # once: every row has its columns now
+    con.close()
+    fresh.close()

@@ -12,6 +12,7 @@ import duckdb
 
 from meetergo_pipeline.settings import DEFAULTS
 from meetergo_pipeline.sql import load_sql
+from meetergo_pipeline.webhooks.ingest import backfill_webhook_events
 
 CHECKPOINT_AFTER = "32MB"
 ROW_GROUP_SIZE = 10_240
@@ -113,4 +114,6 @@ def _attach(path: Path, memory_limit: str) -> duckdb.DuckDBPyConnection:
 
 
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create or migrate the raw schema; rows of an older webhook table get their typed columns."""
     con.execute(load_sql("raw/schema.sql"))
+    backfill_webhook_events(con)

@@ -10,11 +10,14 @@ other producers, a bare body per line. A ``.json`` file may hold one object, an 
 bodies, or NDJSON; it is re-read whole whenever its size changes. Bare bodies get
 ``received_at`` = the file's mtime (UTC) at ingestion: the latest moment they can have arrived.
 
-At-least-once deliveries collapse onto ``event_key = md5(event_type | appointment_id |
-event_time | md5(body))`` with the body minified by DuckDB (key order is kept, so the "same
-body" means the same bytes up to whitespace); ``delivery_count`` counts them and
-``received_at`` keeps the first receipt. Lines that are not JSON objects go to the quarantine
-with a reason and never stop the lines after them.
+The ingest is the one reader of a body's shape: ``sql/webhooks/canonical_events.sql`` turns
+every delivery into the typed columns (folded ``event_type``, ``appointment_id``,
+``occurred_at``, ``user_id``, ...) and its ``event_key``; core reads those columns. At-least-once
+deliveries collapse onto the key (byte-identical bodies up to whitespace); ``delivery_count``
+counts them and ``received_at`` keeps the first receipt. Event types outside meetergo's
+documented set are kept under their normalised name and counted in ``unknown_types``. Lines
+that are not JSON objects go to the quarantine with a reason and never stop the lines after
+them.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from typing import BinaryIO
 
 import duckdb
 
-from meetergo_pipeline.webhooks import ingest_sql as sql
+from meetergo_pipeline.sql import load_sql
 from meetergo_pipeline.webhooks.log import append_durably, quarantine_line, quarantine_path, utc_now
 
 logger = logging.getLogger("meetergo_pipeline.webhooks.ingest")
@@ -45,6 +48,7 @@ class IngestResult:
     new_events: int = 0  # rows added to raw.webhook_events
     duplicates: int = 0  # deliveries that collapsed onto an existing or earlier event
     quarantined: int = 0  # lines that were not JSON objects
+    unknown_types: int = 0  # deliveries of an event type meetergo does not document (kept)
 
     def __add__(self, other: IngestResult) -> IngestResult:
         return IngestResult(
@@ -68,13 +72,14 @@ def ingest_webhook_logs(
     with tempfile.TemporaryDirectory(prefix="webhook-ingest-") as scratch:
         con.execute("BEGIN TRANSACTION")
         try:
+            con.execute(load_sql("webhooks/macros.sql"))
             cursors = dict(
                 con.execute("SELECT file_name, byte_offset FROM raw.webhook_log_cursor").fetchall()
             )
             for path in sorted([*log_dir.glob("*.jsonl"), *log_dir.glob("*.json")]):
                 reader = _FileIngest(con, path, Path(scratch), rejected)
                 total += reader.run(cursors.get(path.name, 0), batch_bytes)
-            con.execute(sql.DROP_TEMP_TABLES)
+            con.execute(load_sql("webhooks/drop_temp_tables.sql"))
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -129,26 +134,42 @@ class _FileIngest:
             # DuckDB read would abort the whole transaction, so look before reading.
             chunk = self._cleaned(chunk, chunk_offset)
         self._load_lines(chunk)
-        malformed = self.con.execute(sql.MALFORMED_LINES).fetchall()
+        malformed = self.con.execute(load_sql("webhooks/malformed_lines.sql")).fetchall()
         for line_no, line, reason in malformed:
             self._reject(line.encode(), f"{reason} (line {line_no} after byte {chunk_offset})")
-        self.con.execute(sql.STAGE_DELIVERIES, {"fallback_received_at": self.mtime})
-        (deliveries,) = self.con.execute("SELECT count(*) FROM webhook_deliveries").fetchone()
-        self.con.execute(sql.GROUP_BY_KEY)
-        self.con.execute(sql.COUNT_REPEATS)
-        (new,) = self.con.execute(sql.INSERT_NEW_EVENTS, {"source_file": self.path.name}).fetchone()
+        self.con.execute(load_sql("webhooks/batch_bodies.sql"))
+        self.con.execute(load_sql("webhooks/canonical_events.sql"))
+        counts = self.con.execute(load_sql("webhooks/count_deliveries.sql")).fetchone()
+        deliveries, unknown = counts  # type: ignore[misc]
+        if unknown:
+            names = self.con.execute(load_sql("webhooks/unknown_types.sql")).fetchall()
+            logger.info(
+                "%s: %d deliveries of event types meetergo does not document, kept: %s",
+                self.path.name,
+                unknown,
+                ", ".join(name for (name,) in names),
+            )
+        self.con.execute(load_sql("webhooks/group_by_key.sql"))
+        self.con.execute(load_sql("webhooks/count_repeats.sql"))
+        (new,) = self.con.execute(
+            load_sql("webhooks/insert_new_events.sql"), {"source_file": self.path.name}
+        ).fetchone()  # type: ignore[misc]
         quarantined = len(self.rejected) - rejected_before
         return IngestResult(
             lines_read=deliveries + quarantined,
             new_events=new,
             duplicates=deliveries - new,
             quarantined=quarantined,
+            unknown_types=unknown,
         )
 
     def _load_lines(self, chunk: bytes) -> None:
         self.scratch.write_bytes(chunk)
         max_line = max(len(chunk) + 1, MIN_LINE_LIMIT)  # no line can be refused as too long
-        self.con.execute(sql.LOAD_LINES, {"path": str(self.scratch), "max_line": max_line})
+        self.con.execute(
+            load_sql("webhooks/load_lines.sql"),
+            {"path": str(self.scratch), "max_line": max_line, "fallback_received_at": self.mtime},
+        )
 
     def _cleaned(self, chunk: bytes, chunk_offset: int) -> bytes:
         """The chunk with unreadable lines quarantined and blanked (line numbers stay put)."""
@@ -220,4 +241,32 @@ def _is_json_object(text: bytes) -> bool:
 
 
 def _save_cursor(con: duckdb.DuckDBPyConnection, file_name: str, offset: int) -> None:
-    con.execute(sql.SAVE_CURSOR, {"file_name": file_name, "byte_offset": offset})
+    con.execute(
+        load_sql("webhooks/save_cursor.sql"), {"file_name": file_name, "byte_offset": offset}
+    )
+
+
+def backfill_webhook_events(con: duckdb.DuckDBPyConnection) -> int:
+    """Fill the typed columns of rows stored before they existed; the number of rows filled.
+
+    Runs the ingest's own ``canonical_events.sql`` over those rows' bodies, once: rows the
+    ingest wrote have ``payload_format`` set. ``event_key`` stays as stored. ``con`` must not
+    be inside a transaction.
+    """
+    counts = con.execute(load_sql("webhooks/count_unfilled.sql")).fetchone()
+    (unfilled,) = counts  # type: ignore[misc]
+    if not unfilled:
+        return 0
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for name in ("macros", "backfill_bodies", "canonical_events", "backfill_columns"):
+            con.execute(load_sql(f"webhooks/{name}.sql"))
+        con.execute(load_sql("webhooks/drop_temp_tables.sql"))
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    logger.info(
+        "filled the typed columns of %d webhook events stored before they existed", unfilled
+    )
+    return unfilled

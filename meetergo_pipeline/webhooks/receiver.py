@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from meetergo_pipeline.webhooks.body import first_key_wins, read_body_keys
 from meetergo_pipeline.webhooks.log import (
     EventLog,
     delivery_line,
@@ -58,30 +59,27 @@ class Verdict:
 
 
 def judge_body(raw: bytes) -> Verdict:
-    """Validate a body without trusting it; unknown event types are kept as they are."""
+    """Validate a body without trusting it; unknown event types are kept as they are.
+
+    A booking event without an appointment id is quarantined: ``read_body_keys`` reads type
+    and id as the ingest does (``body.py``).
+    """
     try:
-        parsed = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+        parsed = json.loads(
+            raw.decode("utf-8"), parse_constant=_reject_constant, object_pairs_hook=first_key_wins
+        )
     except (UnicodeDecodeError, ValueError) as exc:
         return Verdict(400, quarantine_reason=f"malformed JSON: {type(exc).__name__}")
     if not isinstance(parsed, dict):
         return Verdict(400, quarantine_reason=f"JSON {type(parsed).__name__}, not an object")
-    event_type = parsed.get("webhookType", parsed.get("event"))
-    is_booking = isinstance(event_type, str) and event_type.startswith("booking_")
-    if is_booking and appointment_id_of(parsed) in (None, ""):
-        return Verdict(202, quarantine_reason=f"{event_type} without an appointment id")
+    keys = read_body_keys(parsed)
+    if keys.is_booking and keys.appointment_id is None:
+        return Verdict(
+            202, quarantine_reason=f"{keys.event_type_as_sent} without an appointment id"
+        )
     if b"\n" in raw or b"\r" in raw:
         raw = json.dumps(parsed, separators=(",", ":"), ensure_ascii=False).encode()
     return Verdict(200, line_body=raw.strip())
-
-
-def appointment_id_of(body: dict[str, Any]) -> object:
-    """Flat shape: ``id``; legacy envelope: ``data.appointmentId`` (or ``data.id``)."""
-    if "webhookType" in body:
-        return body.get("id")
-    data = body.get("data")
-    if not isinstance(data, dict):
-        return None
-    return data.get("appointmentId", data.get("id"))
 
 
 class WebhookReceiver:

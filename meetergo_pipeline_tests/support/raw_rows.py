@@ -6,13 +6,14 @@ Each row carries the API's JSON payload with its live field names beside the typ
 
 from __future__ import annotations
 
-import hashlib
 import json
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import duckdb
+
+from meetergo_pipeline_tests.support.webhooks import ingest_body
 
 READ_AT = "2025-03-20T06:00:00Z"
 
@@ -161,33 +162,9 @@ def flat_event(webhook_type: str, appointment: dict[str, Any], **changes: Any) -
     return {"webhookType": webhook_type, **appointment, **changes}
 
 
-def add_event(
-    con: duckdb.DuckDBPyConnection,
-    body: dict[str, Any],
-    received_at: str,
-    occurred_at: str | None = None,
-) -> None:
-    """Store one distinct event as the webhook ingest does (type and id as sent)."""
-    event_type = body.get("webhookType") or body.get("event") or "unknown"
-    data = body.get("data") if isinstance(body.get("data"), dict) else {}
-    appointment_id = (
-        None
-        if event_type == "new_employee"
-        else (data.get("appointmentId") if "event" in body else body.get("id"))
-    )
-    text = json.dumps(body, sort_keys=True)
-    con.execute(
-        "INSERT INTO raw.webhook_events VALUES "
-        "($key, $type, $appointment, $occurred, $received, 1, $body, 'events-2025-03.jsonl')",
-        {
-            "key": hashlib.md5(text.encode()).hexdigest(),
-            "type": event_type,
-            "appointment": appointment_id,
-            "occurred": occurred_at,
-            "received": received_at,
-            "body": text,
-        },
-    )
+def add_event(con: duckdb.DuckDBPyConnection, body: dict[str, Any], received_at: str) -> None:
+    """Deliver one webhook body through the real ingest (receiver log line, then ingest)."""
+    ingest_body(con, body, received_at)
 
 
 def table_snapshot(con: duckdb.DuckDBPyConnection, table: str) -> list[tuple[Any, ...]]:

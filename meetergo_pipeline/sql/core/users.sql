@@ -1,6 +1,8 @@
 -- core.users: every platform user the API listed, plus users announced only by a
 -- `new_employee` webhook so they show up before the next API sync. The API row wins when
--- both exist. The webhook's user fields are undocumented, so several spellings are read.
+-- both exist. The ingest has read the body's shape (sql/webhooks/canonical_events.sql):
+-- user_id, occurred_at and where the user's fields sit (entity_path) are typed columns. The
+-- webhook's descriptive user fields are undocumented, so several spellings are read.
 CREATE OR REPLACE TABLE core.users AS
 WITH api_users AS (
     SELECT
@@ -25,28 +27,16 @@ WITH api_users AS (
 employee_events AS (
     SELECT
         e.event_key,
-        coalesce(e.occurred_at, e.received_at) AS event_at,
-        -- the first JSON object among the places a user could sit in the body
-        CASE
-            WHEN json_type(e.body->'data'->'user') = 'OBJECT' THEN e.body->'data'->'user'
-            WHEN json_type(e.body->'data'->'employee') = 'OBJECT' THEN e.body->'data'->'employee'
-            WHEN json_type(e.body->'data') = 'OBJECT' THEN e.body->'data'
-            WHEN json_type(e.body->'user') = 'OBJECT' THEN e.body->'user'
-            WHEN json_type(e.body->'employee') = 'OBJECT' THEN e.body->'employee'
-            ELSE e.body
-        END AS user_fields
+        e.user_id,
+        e.occurred_at,
+        json_extract(e.body, e.entity_path) AS user_fields
     FROM raw.webhook_events AS e
-    WHERE regexp_replace(
-        lower(trim(coalesce(e.event_type, e.body->>'webhookType', e.body->>'event'))),
-        '[^a-z0-9]+', '_', 'g'
-    ) = 'new_employee'
+    WHERE e.event_type = 'new_employee' AND e.user_id IS NOT NULL
 ),
 
 webhook_users_ranked AS (
     SELECT
-        coalesce(
-            user_fields->>'userId', user_fields->>'id', user_fields->>'employeeId'
-        ) AS user_id,
+        user_id,
         user_fields->>'email' AS email,
         coalesce(
             user_fields->>'givenName', user_fields->>'firstName', user_fields->>'firstname'
@@ -61,12 +51,9 @@ webhook_users_ranked AS (
         user_fields->>'timezone' AS timezone,
         TRY_CAST(user_fields->>'isAdmin' AS BOOLEAN) AS is_admin,
         user_fields->>'companyId' AS company_id,
-        coalesce(TRY_CAST(user_fields->>'createdAt' AS TIMESTAMPTZ), event_at) AS created_at,
+        occurred_at AS created_at,
         row_number() OVER (
-            PARTITION BY coalesce(
-                user_fields->>'userId', user_fields->>'id', user_fields->>'employeeId'
-            )
-            ORDER BY event_at DESC, event_key DESC
+            PARTITION BY user_id ORDER BY occurred_at DESC, event_key DESC
         ) AS recency_rank
     FROM employee_events
 ),
@@ -90,7 +77,6 @@ webhook_only_users AS (
         'webhook' AS source
     FROM webhook_users_ranked AS w
     WHERE w.recency_rank = 1
-      AND w.user_id IS NOT NULL
       AND NOT EXISTS (SELECT 1 FROM raw.users AS r WHERE r.user_id = w.user_id)
 )
 
@@ -109,6 +95,6 @@ COMMENT ON COLUMN core.users.user_type IS 'meetergo user type: standard | resour
 COMMENT ON COLUMN core.users.timezone IS 'The user''s own IANA time zone as set in meetergo (not the reporting time zone).';
 COMMENT ON COLUMN core.users.is_admin IS 'True when the user is a company admin.';
 COMMENT ON COLUMN core.users.company_id IS 'meetergo company the user belongs to.';
-COMMENT ON COLUMN core.users.created_at IS 'When the user was created in meetergo (UTC instant); for webhook-only users the event time when the body has no createdAt.';
+COMMENT ON COLUMN core.users.created_at IS 'When the user was created in meetergo (UTC instant); for webhook-only users the event''s occurred_at: the body''s createdAt, else updatedAt, else when it was received.';
 COMMENT ON COLUMN core.users.deleted_at IS 'When the user was deleted in meetergo (deletedAt) or, failing that, first found missing from the API list (UTC instant); NULL while active.';
 COMMENT ON COLUMN core.users.source IS 'api = read from the users API; webhook = known only from a new_employee webhook so far.';

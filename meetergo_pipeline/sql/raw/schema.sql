@@ -41,17 +41,31 @@ CREATE TABLE IF NOT EXISTS raw.appointments (
     deleted_at        TIMESTAMPTZ
 );
 
--- One row per distinct webhook event (at-least-once deliveries collapse onto event_key).
+-- One row per distinct webhook event (at-least-once deliveries collapse onto event_key). The
+-- ingest is the one reader of the body's two shapes: it writes the typed columns with
+-- sql/webhooks/canonical_events.sql, which documents each rule.
 CREATE TABLE IF NOT EXISTS raw.webhook_events (
-    event_key         VARCHAR NOT NULL,     -- md5 of event type, appointment id, event time, body hash
-    event_type        VARCHAR NOT NULL,     -- as sent (webhookType / event); unknown types kept
-    appointment_id    VARCHAR,              -- NULL for non-booking events (new_employee, ...)
-    occurred_at       TIMESTAMPTZ,          -- source time of the change, see webhooks/ingest.py
+    event_key         VARCHAR NOT NULL,     -- md5 of folded type, appointment id, source time, body hash
+    event_type        VARCHAR NOT NULL,     -- folded (booking_cancelled, new_employee, ...); others normalised
+    appointment_id    VARCHAR,              -- booking_* events only (flat: id; legacy: data.appointmentId or data.id)
+    occurred_at       TIMESTAMPTZ,          -- source time of the change by folded type, else received_at
     received_at       TIMESTAMPTZ NOT NULL, -- first receipt
     delivery_count    INTEGER NOT NULL,
     body              JSON NOT NULL USING COMPRESSION zstd,  -- the delivery body exactly as received
-    source_file       VARCHAR NOT NULL
+    source_file       VARCHAR NOT NULL,
+    event_type_as_sent VARCHAR,             -- webhookType (flat) or event (legacy) exactly as sent
+    payload_format    VARCHAR,              -- flat | legacy
+    user_id           VARCHAR,              -- new_employee events only: the announced user's id
+    entity_path       VARCHAR               -- JSON path of the appointment's / user's fields in body
 );
+
+-- Files made before the typed columns existed get them here; connect_writer then fills them
+-- once from each row's body (webhooks.ingest.backfill_webhook_events), so they are NULL only
+-- in between.
+ALTER TABLE raw.webhook_events ADD COLUMN IF NOT EXISTS event_type_as_sent VARCHAR;
+ALTER TABLE raw.webhook_events ADD COLUMN IF NOT EXISTS payload_format VARCHAR;
+ALTER TABLE raw.webhook_events ADD COLUMN IF NOT EXISTS user_id VARCHAR;
+ALTER TABLE raw.webhook_events ADD COLUMN IF NOT EXISTS entity_path VARCHAR;
 
 -- Cursor into each webhook log file; committed in the same transaction as the rows read.
 CREATE TABLE IF NOT EXISTS raw.webhook_log_cursor (
