@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -16,6 +17,7 @@ DEFAULT_DUCKDB_PATH = "data/meetergo.duckdb"
 DEFAULT_MEMORY_LIMIT = "192MB"
 CHECKPOINT_AFTER = "32MB"
 ROW_GROUP_SIZE = 10_240
+WORKING_FILE_MODE = 0o600
 
 
 WAL_REPLAY_FAILURE = "Failure while replaying WAL file"
@@ -51,9 +53,13 @@ def connect_writer(
     checkpoint (every `CHECKPOINT_AFTER` of WAL), and a full row group is never rewritten.
     A sweep thus neither keeps its rows in memory until the end nor re-compresses one large
     row group at every checkpoint (measurements in BENCHMARKS.md).
+
+    A working file this call creates is made owner-only (`WORKING_FILE_MODE`) before anything
+    is written to it: it holds the API payloads and webhook bodies with personal data.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    is_new = not path.exists()
     wait = first_wait_s
     for attempt in range(1, attempts + 1):
         try:
@@ -71,6 +77,8 @@ def connect_writer(
             sleep(wait)
             wait = min(wait * 2, 5.0)
             continue
+        if is_new:
+            os.chmod(path, WORKING_FILE_MODE)
         ensure_raw_schema(con)
         return con
     raise AssertionError("unreachable")
