@@ -17,7 +17,17 @@ SCRIPT = Path(sys.executable).parent / "meetergo-pipeline"
 
 
 @pytest.mark.parametrize(
-    "command", [[], ["run"], ["sync"], ["fetch"], ["simulate"], ["webhooks"], ["webhooks", "serve"]]
+    "command",
+    [
+        [],
+        ["run"],
+        ["sync"],
+        ["fetch"],
+        ["shell"],
+        ["simulate"],
+        ["webhooks"],
+        ["webhooks", "serve"],
+    ],
 )
 def test_every_command_has_help(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exited:
@@ -70,6 +80,7 @@ def test_run_on_the_embedded_default_builds_the_snapshot(tmp_path: Path) -> None
     """`make run`'s command: simulator child + Dagster sync + published snapshot."""
     completed = run_on_embedded_default(tmp_path, "run", "--users", "4", "--appointments", "300")
     assert "sync succeeded" in completed.stdout
+    assert "api: mode full, " in completed.stdout
     assert "core.appointments" in completed.stdout
     con = duckdb.connect(str(tmp_path / "data" / "meetergo_analytics.duckdb"), read_only=True)
     try:

@@ -54,7 +54,7 @@ def connect_writer(
     A sweep thus neither keeps its rows in memory until the end nor re-compresses one large
     row group at every checkpoint (measurements in BENCHMARKS.md).
 
-    A working file this call creates is made owner-only (`WORKING_FILE_MODE`) before anything
+    A working file this call creates is made owner-only (`WORKING_FILE_MODE`) before any table
     is written to it: it holds the API payloads and webhook bodies with personal data.
     """
     path = Path(path)
