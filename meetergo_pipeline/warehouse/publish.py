@@ -180,11 +180,14 @@ def _copy_comments(con: duckdb.DuckDBPyConnection) -> None:
     rows = con.execute(
         load_sql("publish/source_comments.sql"), {"published": PUBLISHED_CATALOG}
     ).fetchall()
+    statements = []
     for schema, table, column, comment in rows:
         names = [PUBLISHED_CATALOG, schema, table] + ([] if column is None else [column])
         target = ".".join(_identifier(name) for name in names)
         kind = "TABLE" if column is None else "COLUMN"
-        con.execute(f"COMMENT ON {kind} {target} IS {_string_literal(comment)}")
+        statements.append(f"COMMENT ON {kind} {target} IS {_string_literal(comment)};")
+    if statements:
+        con.execute("\n".join(statements))
 
 
 def _identifier(name: str) -> str:
