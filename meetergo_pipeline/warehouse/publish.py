@@ -208,9 +208,9 @@ def _remove_abandoned_builds(snapshot: Path) -> None:
 
 def _process_exists(pid: int) -> bool:
     try:
-        os.kill(pid, 0)
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
     except ProcessLookupError:
         return False
     except PermissionError:
-        return True
+        pass  # it exists, under another user
     return True
