@@ -89,6 +89,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the table of every setting, its default and meaning (the README's)",
     )
     settings.set_defaults(handler=_settings)
+    shell = commands.add_parser(
+        "shell",
+        help="open the analysts' snapshot in the DuckDB CLI, read-only",
+        description="Open the published snapshot (MEETERGO_SNAPSHOT_PATH) read-only in the "
+        "DuckDB CLI (`pip install duckdb-cli`). SQL given as arguments runs and exits.",
+    )
+    shell.add_argument("sql", nargs="*", help="statements to run instead of an interactive session")
+    shell.set_defaults(handler=_shell)
 
     add_simulate_parser(commands)
     add_webhooks_parser(commands)
@@ -146,6 +154,14 @@ def _sync(args: argparse.Namespace) -> int:
 
     Credential.parse(Settings.from_env().api_key or "")
     return run_sync_job(args.mode)
+
+
+def _shell(args: argparse.Namespace) -> int:
+    from meetergo_pipeline.warehouse.snapshot_shell import snapshot_shell_command
+
+    command = snapshot_shell_command(Settings.from_env().snapshot_path, args.sql)
+    sys.stdout.flush()
+    os.execv(command[0], command)
 
 
 def _fetch_tenant(settings: Settings) -> int:

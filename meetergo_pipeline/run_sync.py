@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import duckdb
-from dagster import DagsterEventType, DagsterInstance, ExecuteInProcessResult
+from dagster import AssetKey, DagsterEventType, DagsterInstance, ExecuteInProcessResult
 
 from meetergo_pipeline.defs.jobs import sync_config
 from meetergo_pipeline.settings import Settings
@@ -89,19 +89,22 @@ def _print_summary(result: ExecuteInProcessResult, elapsed: float, snapshot: Pat
         for step_key, message in step_failures(result):
             print(f"  {step_key}: {message}", file=out)
         return
+    api = _api_sync_metadata(result)
+    if api:
+        print(f"  api: mode {api['mode']}, {api['requests_spent']} requests", file=out)
     con = duckdb.connect(str(snapshot), read_only=True)
     try:
-        run = con.execute(
-            "SELECT mode, requests_spent, appointments_seen FROM raw.sync_runs "
-            "ORDER BY finished_at DESC LIMIT 1"
-        ).fetchone()
-        if run:
-            print(
-                f"  api: mode {run[0]}, {run[1]} requests, {run[2]} appointment rows read", file=out
-            )
         for table in SUMMARY_TABLES:
             (rows,) = con.execute(f"SELECT count(*) FROM {table}").fetchone()  # type: ignore[misc]
             print(f"  {table:<36} {rows:>9} rows", file=out)
     finally:
         con.close()
-    print(f"\nanalysts: duckdb -readonly {snapshot}", file=out)
+    print(f"\nanalysts: meetergo-pipeline shell (or duckdb -readonly {snapshot})", file=out)
+
+
+def _api_sync_metadata(result: ExecuteInProcessResult) -> dict[str, object]:
+    """The API sync's figures (mode, requests_spent, ...) as its raw assets recorded them."""
+    for materialization in result.asset_materializations_for_node("raw_api_tables"):
+        if materialization.asset_key == AssetKey(["raw", "appointments"]):
+            return {name: value.value for name, value in materialization.metadata.items()}
+    return {}

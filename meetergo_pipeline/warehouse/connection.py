@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from meetergo_pipeline.webhooks.ingest import backfill_webhook_events
 
 CHECKPOINT_AFTER = "32MB"
 ROW_GROUP_SIZE = 10_240
+WORKING_FILE_MODE = 0o600
 
 
 WAL_REPLAY_FAILURE = "Failure while replaying WAL file"
@@ -47,9 +49,13 @@ def connect_writer(
     The file is attached with row groups of `ROW_GROUP_SIZE` rows and checkpoints every
     `CHECKPOINT_AFTER` of WAL, so committed rows reach the file as a sync goes rather than
     at its end (why these sizes: docs/performance.md).
+
+    A working file this call creates is made owner-only (`WORKING_FILE_MODE`) before any table
+    is written to it: it holds the API payloads and webhook bodies with personal data.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    is_new = not path.exists()
     wait = first_wait_s
     for attempt in range(1, attempts + 1):
         try:
@@ -67,6 +73,8 @@ def connect_writer(
             sleep(wait)
             wait = min(wait * 2, 5.0)
             continue
+        if is_new:
+            os.chmod(path, WORKING_FILE_MODE)
         ensure_raw_schema(con)
         return con
     raise AssertionError("unreachable")

@@ -1,52 +1,215 @@
-"""Publish a consistent read-only snapshot of the warehouse for analysts.
+"""Publish the analysts' read-only snapshot: the core and analytics layers under a contract.
 
-DuckDB allows one writer, and a reader of the working file would block the sync (or be
-blocked by it). Analysts instead read a copy that is replaced atomically after each
-successful run: written to a temporary file beside the target, fsync'd, then `os.replace`d.
-A reader holding the old file keeps its consistent view until it reconnects; a crash mid-copy
-leaves the previous snapshot untouched.
+The contract is `meetergo_pipeline/sql/publish/<schema>/<table>.sql`: one file per published
+table, selecting its columns by name. Nothing else reaches the snapshot: no `raw` table (API
+payloads, webhook bodies, sync state and run records stay in the working file), no column a
+contract file does not name, and attendees only as a keyed pseudonym (`pseudonym.py`).
+
+The snapshot is built from the writer's own open connection, so it is published under the
+single-writer lock by construction. A new DuckDB file is attached inside a private (0700)
+folder beside the snapshot, the contract's tables are created in it in one transaction (one
+consistent read of the working file) and the working file's comments copied onto them; the
+file is detached, given its mode, fsync'd and `os.replace`d over the snapshot, and the folder
+of the snapshot is fsync'd. A reader holding the old file keeps its view until it reconnects;
+an error or a crash at any point leaves the previous snapshot as it was.
+
+The file is written in storage format `SNAPSHOT_STORAGE_VERSION`, which every DuckDB since 1.0
+reads (the CLI analysts install with `pip install duckdb-cli`, BI drivers), whatever newer
+DuckDB the pipeline runs on.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import tempfile
+from importlib.resources import files
 from pathlib import Path
 
 import duckdb
 
+from meetergo_pipeline.sql import load_sql
+from meetergo_pipeline.warehouse.durable import fsync_directory, fsync_file
+from meetergo_pipeline.warehouse.pseudonym import hmac_pads, pseudonym_key
 
-def publish_snapshot(working_path: str | Path, snapshot_path: str | Path) -> Path:
-    """Checkpoint the working file, then copy it over `snapshot_path` atomically.
+PUBLISHED_SCHEMAS = ("core", "analytics")
+SNAPSHOT_STORAGE_VERSION = "v1.0.0"
+SNAPSHOT_MODE_VARIABLE = "MEETERGO_SNAPSHOT_MODE"
+DEFAULT_SNAPSHOT_MODE = 0o600
+BUILD_SUFFIX = ".publish"
+PUBLISHED_CATALOG = "published"
 
-    The caller must have closed its write connection: the checkpoint needs it, and the copy
-    must not race a writer.
+
+def publish_snapshot(
+    con: duckdb.DuckDBPyConnection,
+    snapshot_path: str | Path,
+    *,
+    key: bytes | None = None,
+    mode: int | None = None,
+) -> Path:
+    """Build the snapshot from `con` (the writer's connection) and replace `snapshot_path`.
+
+    `key` is the pseudonym key (default: `pseudonym_key` beside the working file), `mode` the
+    snapshot's permission bits (default: `snapshot_mode()`). Call it outside an open
+    transaction; `con` is left as it was, with nothing attached.
     """
-    working, snapshot = Path(working_path), Path(snapshot_path)
-    con = duckdb.connect(str(working))
-    try:
-        con.execute("FORCE CHECKPOINT")
-    finally:
-        con.close()
-    wal = Path(f"{working}.wal")
-    if wal.exists() and wal.stat().st_size > 0:
-        raise RuntimeError(
-            f"{wal} still holds changes after the checkpoint (is another process writing "
-            f"{working}?); the snapshot was not replaced"
-        )
+    snapshot = Path(snapshot_path)
+    key = pseudonym_key(working_directory(con)) if key is None else key
+    mode = snapshot_mode() if mode is None else mode
     snapshot.parent.mkdir(parents=True, exist_ok=True)
-    temporary = snapshot.with_name(f".{snapshot.name}.{os.getpid()}.tmp")
+    _remove_abandoned_builds(snapshot)
+    build_dir = Path(
+        tempfile.mkdtemp(
+            prefix=f".{snapshot.name}.{os.getpid()}.", suffix=BUILD_SUFFIX, dir=snapshot.parent
+        )
+    )
     try:
-        with working.open("rb") as source, temporary.open("wb") as target:
-            shutil.copyfileobj(source, target, length=8 << 20)
-            target.flush()
-            os.fsync(target.fileno())
-        os.replace(temporary, snapshot)
+        built = build_dir / snapshot.name
+        build_snapshot_file(con, built, key)
+        os.chmod(built, mode)
+        fsync_file(built)
+        os.replace(built, snapshot)
     finally:
-        temporary.unlink(missing_ok=True)
-    directory = os.open(snapshot.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+        shutil.rmtree(build_dir, ignore_errors=True)
+    fsync_directory(snapshot.parent)
     return snapshot
+
+
+def build_snapshot_file(con: duckdb.DuckDBPyConnection, path: Path, key: bytes) -> None:
+    """Create a new DuckDB file at `path` holding the contract's tables read through `con`."""
+    define_attendee_pseudonym(con, key)
+    try:
+        con.execute(
+            f"ATTACH ? AS {PUBLISHED_CATALOG} (STORAGE_VERSION '{SNAPSHOT_STORAGE_VERSION}')",
+            [str(path)],
+        )
+        try:
+            _create_published_tables(con)
+        finally:
+            con.execute(f"DETACH {PUBLISHED_CATALOG}")
+    finally:
+        drop_attendee_pseudonym(con)
+
+
+def define_attendee_pseudonym(con: duckdb.DuckDBPyConnection, key: bytes) -> None:
+    """Give `con` the temporary macro `attendee_pseudonym(email)`: HMAC-SHA256 under `key`."""
+    ipad, opad = hmac_pads(key)
+    con.execute(load_sql("publish/pseudonym_key.sql"), {"ipad": ipad, "opad": opad})
+    con.execute(load_sql("publish/pseudonym_macro.sql"))
+
+
+def drop_attendee_pseudonym(con: duckdb.DuckDBPyConnection) -> None:
+    """Remove the macro and the key's pads from `con`."""
+    con.execute("DROP MACRO IF EXISTS temp.attendee_pseudonym")
+    con.execute("DROP TABLE IF EXISTS temp.pseudonym_key")
+
+
+def _create_published_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """One transaction: every table reads the same state of the working file."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        for schema in PUBLISHED_SCHEMAS:
+            con.execute(f"CREATE SCHEMA {PUBLISHED_CATALOG}.{schema}")
+        for statement in con.extract_statements(contract_sql()):
+            con.execute(statement.query)
+        _copy_comments(con)
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def published_tables() -> list[str]:
+    """`schema.table` of every table the contract publishes."""
+    return [f"{schema}.{name}" for schema, name, _ in _contract_files()]
+
+
+def contract_sql() -> str:
+    """Every contract file, creating its table in the catalog being published."""
+    sql = "\n".join(text for _, _, text in _contract_files())
+    sql = sql.replace("{{published}}", PUBLISHED_CATALOG)
+    if "{{" in sql:
+        raise RuntimeError("unfilled placeholder in meetergo_pipeline/sql/publish")
+    return sql
+
+
+def snapshot_mode() -> int:
+    """Permission bits of the snapshot: `MEETERGO_SNAPSHOT_MODE` (octal), default 0600.
+
+    Owner read is required; execute bits and write bits for group or others are refused.
+    """
+    text = os.environ.get(SNAPSHOT_MODE_VARIABLE, "").strip()
+    if not text:
+        return DEFAULT_SNAPSHOT_MODE
+    try:
+        mode = int(text, 8)
+    except ValueError:
+        mode = -1
+    if not 0 <= mode <= 0o777 or mode & 0o133 or not mode & 0o400:
+        raise ValueError(
+            f"{SNAPSHOT_MODE_VARIABLE} must be an octal file mode such as 0600 (owner only) or "
+            f"0640 (also the file's group), readable by the owner, without execute bits and "
+            f"without write for group or others; got {text!r}"
+        )
+    return mode
+
+
+def working_directory(con: duckdb.DuckDBPyConnection) -> Path:
+    """The folder of the file `con` works on (where the pseudonym key is kept by default)."""
+    row = con.execute(
+        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
+    if row is None or not row[0]:
+        raise ValueError("publishing from an in-memory database needs an explicit pseudonym key")
+    return Path(row[0]).resolve().parent
+
+
+def _contract_files() -> list[tuple[str, str, str]]:
+    publish = files("meetergo_pipeline.sql").joinpath("publish")
+    return [
+        (schema, entry.name.removesuffix(".sql"), entry.read_text(encoding="utf-8"))
+        for schema in PUBLISHED_SCHEMAS
+        for entry in sorted(publish.joinpath(schema).iterdir(), key=lambda e: e.name)
+        if entry.name.endswith(".sql")
+    ]
+
+
+def _copy_comments(con: duckdb.DuckDBPyConnection) -> None:
+    """Give each published table and column the working file's comment of the same name."""
+    rows = con.execute(
+        load_sql("publish/source_comments.sql"), {"published": PUBLISHED_CATALOG}
+    ).fetchall()
+    statements = []
+    for schema, table, column, comment in rows:
+        names = [PUBLISHED_CATALOG, schema, table] + ([] if column is None else [column])
+        target = ".".join(_identifier(name) for name in names)
+        kind = "TABLE" if column is None else "COLUMN"
+        statements.append(f"COMMENT ON {kind} {target} IS {_string_literal(comment)};")
+    if statements:
+        con.execute("\n".join(statements))
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _string_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _remove_abandoned_builds(snapshot: Path) -> None:
+    """Delete build folders left by publishing processes that no longer run (killed mid-build)."""
+    for build_dir in snapshot.parent.glob(f".{snapshot.name}.*{BUILD_SUFFIX}"):
+        pid_text = build_dir.name.removeprefix(f".{snapshot.name}.").split(".", 1)[0]
+        if pid_text.isdigit() and not _process_exists(int(pid_text)):
+            shutil.rmtree(build_dir, ignore_errors=True)
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # it exists, under another user
+    return True

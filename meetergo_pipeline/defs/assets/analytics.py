@@ -85,7 +85,8 @@ def analytics_tables(
 )
 def published_snapshot(warehouse: MeetergoWarehouse) -> MaterializeResult:
     """The read-only copy analysts query, replaced atomically after every successful run."""
-    path = publish_snapshot(warehouse.database, warehouse.snapshot_path)
+    with warehouse.get_connection() as con:
+        path = publish_snapshot(con, warehouse.snapshot_path)
     return MaterializeResult(metadata={"path": str(path), "bytes": path.stat().st_size})
 
 
