@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from meetergo_pipeline.webhooks.receiver import MIN_TOKEN_LENGTH
+from meetergo_pipeline.webhooks.settings import receiver_limits_from_env
 
 TOKEN_ENV = "MEETERGO_WEBHOOK_TOKEN"
 LOG_DIR_ENV = "MEETERGO_WEBHOOK_LOG_DIR"
@@ -75,11 +76,13 @@ def run_serve(args: argparse.Namespace) -> int:
 
     try:
         token = token_from_env()
-    except WebhookConfigError as exc:
+        limits = receiver_limits_from_env()
+    except (WebhookConfigError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    serve(token, args.log_dir or log_dir_from_env(), host=args.host, port=args.port)
+    log_dir = args.log_dir or log_dir_from_env()
+    serve(token, log_dir, host=args.host, port=args.port, limits=limits)
     return 0
 
 
