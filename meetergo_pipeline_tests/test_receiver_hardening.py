@@ -20,7 +20,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import quote
 
@@ -310,13 +310,13 @@ class FsyncSpy:
         self.app = create_receiver_app(token, log_dir)
         self.events: list[tuple[str, str]] = []
         self._real_fsync = os.fsync
-        self.before_file_fsync: list[object] = []  # one-shot callables, run before a file fsync
+        self.before_file_fsync: list[Callable[[], None]] = []  # one-shot, before a file fsync
         monkeypatch.setattr(os, "fsync", self._fsync)
 
     def _fsync(self, fd: int) -> None:
         kind = "dir" if stat.S_ISDIR(os.fstat(fd).st_mode) else "file"
         if kind == "file" and self.before_file_fsync:
-            self.before_file_fsync.pop(0)()  # type: ignore[operator]
+            self.before_file_fsync.pop(0)()
         self.events.append((f"fsync {kind}", os.readlink(f"/proc/self/fd/{fd}")))
         self._real_fsync(fd)
 
