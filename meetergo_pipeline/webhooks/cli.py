@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from meetergo_pipeline.settings import DEFAULTS, Settings, variable
+from meetergo_pipeline.webhooks.settings import receiver_limits_from_env
 
 TOKEN_VARIABLE = variable("webhook_token")
 LOG_DIR_VARIABLE = variable("webhook_log_dir")
@@ -65,11 +66,12 @@ def run_serve(args: argparse.Namespace) -> int:
     try:
         settings = Settings.from_env()
         token = receiver_token(settings)
+        limits = receiver_limits_from_env()
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    serve(token, args.log_dir or settings.webhook_log_dir, host=args.host, port=args.port)
+    serve(token, args.log_dir or settings.webhook_log_dir, host=args.host, port=args.port, limits=limits)
     return 0
 
 

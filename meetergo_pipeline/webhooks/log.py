@@ -6,7 +6,8 @@ Layout under ``log_dir``::
     quarantine/quarantine-YYYY-MM-DD.jsonl   rejected bytes: {"received_at", "reason", ...}
 
 Days are UTC days. One receiver process owns a log dir; other producers drop their own files
-beside ours (see ``ingest.py``), they never append to ours.
+beside ours (see ``ingest.py``), they never append to ours. Files are created 0600 and the
+directories the log creates 0700: they hold personal data.
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 QUARANTINE_DIR = "quarantine"
+FILE_MODE = 0o600  # log and quarantine files hold personal data: owner only
+DIR_MODE = 0o700
 _MAX_OPEN_FILES = 4
+_MAX_ATTEMPTS = 3
 
 
 def utc_now() -> datetime:
@@ -131,19 +135,35 @@ class EventLog:
 
 @dataclass
 class _FileAppender:
-    """Keeps a few append-mode descriptors open; used by one thread at a time."""
+    """Keeps a few append-mode descriptors open; used by one thread at a time.
+
+    Files are created 0600 and directories 0700 (they hold personal data); every new file or
+    directory has its parent directory fsync'd so the entry itself survives a crash. A held
+    descriptor whose path was deleted or moved meanwhile is dropped and the path created anew,
+    so an acknowledged line is always in the file at ``path`` when ``append`` returns.
+    """
 
     _fds: dict[Path, int] = field(default_factory=dict)
+    _identities: dict[Path, tuple[int, int]] = field(default_factory=dict)  # (st_dev, st_ino)
 
     def append(self, path: Path, data: bytes) -> None:
         try:
-            fd = self._fds.get(path)
-            if fd is None:
-                fd = self._open(path)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
+            for _ in range(_MAX_ATTEMPTS):
+                fd = self._fds.get(path)
+                if fd is not None and not self._still_at(path):
+                    self._close(path)
+                    fd = None
+                if fd is None:
+                    fd = self._open(path)
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                os.fsync(fd)
+                if self._still_at(path):
+                    return
+                # Deleted or moved while we wrote: write the bytes again where they belong.
+                self._close(path)
+            raise OSError(f"{path} kept being deleted or moved while appending to it")
         except OSError:
             # A failed write may have left a partial line; drop the descriptor so the next
             # open starts a fresh line (see _open) instead of gluing onto the fragment.
@@ -157,18 +177,34 @@ class _FileAppender:
     def _open(self, path: Path) -> int:
         if len(self._fds) >= _MAX_OPEN_FILES:
             self._close(next(iter(self._fds)))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        created = not path.exists()
-        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o640)
+        _make_dirs(path.parent)
+        flags = os.O_RDWR | os.O_APPEND | os.O_CLOEXEC
+        try:
+            fd = os.open(path, flags | os.O_CREAT | os.O_EXCL, FILE_MODE)
+            created = True
+        except FileExistsError:
+            fd = os.open(path, flags)
+            created = False
         self._fds[path] = fd
+        held = os.fstat(fd)
+        self._identities[path] = (held.st_dev, held.st_ino)
         if created:
             _fsync_dir(path.parent)
         elif not _ends_with_newline(fd):
             os.write(fd, b"\n")
         return fd
 
+    def _still_at(self, path: Path) -> bool:
+        """Whether ``path`` still names the file we hold for it (not deleted, moved, replaced)."""
+        try:
+            at_path = os.stat(path)
+        except FileNotFoundError:
+            return False
+        return (at_path.st_dev, at_path.st_ino) == self._identities.get(path)
+
     def _close(self, path: Path) -> None:
         fd = self._fds.pop(path, None)
+        self._identities.pop(path, None)
         if fd is not None:
             os.close(fd)
 
@@ -176,6 +212,18 @@ class _FileAppender:
 def _ends_with_newline(fd: int) -> bool:
     size = os.fstat(fd).st_size
     return size == 0 or os.pread(fd, 1, size - 1) == b"\n"
+
+
+def _make_dirs(directory: Path) -> None:
+    """Create ``directory`` and missing parents 0700, fsyncing each new entry's parent."""
+    if directory.is_dir():
+        return
+    _make_dirs(directory.parent)
+    try:
+        directory.mkdir(DIR_MODE)
+    except FileExistsError:
+        return
+    _fsync_dir(directory.parent)
 
 
 def _fsync_dir(directory: Path) -> None:

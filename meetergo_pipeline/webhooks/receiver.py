@@ -1,13 +1,16 @@
 """ASGI receiver for meetergo webhooks: ``POST /webhooks/meetergo/{token}``, ``GET /healthz``.
 
 meetergo does not sign payloads, so the unguessable token in the URL is the only secret: it is
-compared in constant time and never written to any log (the path is logged as
-``/webhooks/meetergo/***``). A delivery is acknowledged only after its line is fsync'd to the
-day's log file; the receiver never touches DuckDB (``ingest.py`` loads the log later).
+compared in constant time and never written to any log (the access log shows only
+``/healthz``, ``/webhooks/meetergo/***`` or ``<other path>``; uvicorn's loggers are filtered).
+A delivery is acknowledged only after its line is fsync'd to the day's log file; the receiver
+never touches DuckDB (``ingest.py`` loads the log later).
 
 Status codes, chosen for an at-least-once sender that retries any non-2xx:
 200 stored, 202 quarantined (valid JSON we cannot use; a retry would not help),
-400 not a JSON object (quarantined), 404 wrong token, 413 too large, 503 storage failed.
+400 not a JSON object (quarantined), 404 wrong token, 413 too large, 503 storage failed
+(and, from ``connections.py``, 408 body too slow, 431 headers too large, 503 too many
+connections).
 """
 
 from __future__ import annotations
@@ -16,9 +19,11 @@ import hmac
 import json
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from meetergo_pipeline.webhooks.body import first_key_wins, read_body_keys
 from meetergo_pipeline.webhooks.log import (
@@ -34,6 +39,8 @@ MAX_BODY_BYTES = 256 * 1024
 MIN_TOKEN_LENGTH = 16
 WEBHOOK_PREFIX = "/webhooks/meetergo/"
 MASKED_PATH = WEBHOOK_PREFIX + "***"
+HEALTH_PATH = "/healthz"
+OTHER_PATH = "<other path>"
 
 logger = logging.getLogger("meetergo_pipeline.webhooks")
 access_logger = logging.getLogger("meetergo_pipeline.webhooks.access")
@@ -45,7 +52,7 @@ def create_receiver_app(token: str, log_dir: Path) -> WebhookReceiver:
     """The receiver as an ASGI callable storing deliveries under ``log_dir``."""
     if len(token) < MIN_TOKEN_LENGTH:
         raise ValueError(f"webhook token must be at least {MIN_TOKEN_LENGTH} characters")
-    install_token_masking()
+    install_token_masking(token)
     return WebhookReceiver(token, Path(log_dir))
 
 
@@ -94,13 +101,13 @@ class WebhookReceiver:
             await self._lifespan(receive, send)
         elif scope["type"] == "http":
             status = await self._handle(scope, receive, send)
-            path = MASKED_PATH if scope["path"].startswith(WEBHOOK_PREFIX) else scope["path"]
+            path = loggable_path(scope["path"])
             client = scope.get("client") or ("-", 0)
             access_logger.info('%s "%s %s" %d', client[0], scope["method"], path, status)
 
     async def _handle(self, scope: Scope, receive: Any, send: Any) -> int:
         path, method = scope["path"], scope["method"]
-        if path == "/healthz":
+        if path == HEALTH_PATH:
             ok = method in ("GET", "HEAD")
             return await _respond(send, 200 if ok else 405, "ok" if ok else "method not allowed")
         if not path.startswith(WEBHOOK_PREFIX) or not self._token_matches(path):
@@ -169,25 +176,65 @@ class WebhookReceiver:
                 return
 
 
-class TokenMaskingFilter(logging.Filter):
-    """Rewrites ``/webhooks/meetergo/<token>`` to ``/webhooks/meetergo/***`` in a record."""
+def loggable_path(path: str) -> str:
+    """The path as the access log shows it: one of three fixed strings, never a token."""
+    if path.startswith(WEBHOOK_PREFIX):
+        return MASKED_PATH
+    return HEALTH_PATH if path == HEALTH_PATH else OTHER_PATH
 
-    _pattern = re.compile(re.escape(WEBHOOK_PREFIX) + r"[^\s\"'?]+")
+
+class TokenMaskingFilter(logging.Filter):
+    """Keeps webhook tokens out of a record.
+
+    Webhook-looking paths in the message become ``/webhooks/meetergo/***``; a message or
+    traceback that still holds one of ``tokens`` in any case or percent-encoding is withheld.
+    """
+
+    _pattern = re.compile(r"(?i)(?:/|%2f)webhooks(?:/|%2f)+meetergo(?:/|%2f)+[^\s\"'?]+")
+    _withheld = "<log message withheld: it contained the webhook token>"
+
+    def __init__(self, tokens: Iterable[str] = ()) -> None:
+        super().__init__()
+        self.tokens = {token.lower() for token in tokens}
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         masked = self._pattern.sub(MASKED_PATH, message)
+        if self.holds_token(masked):
+            masked = self._withheld
         if masked != message:
             record.msg, record.args = masked, None
+        if record.exc_info and self.holds_token(
+            logging.Formatter().formatException(record.exc_info)
+        ):
+            record.exc_info = record.exc_text = None
+            record.msg = f"{record.msg} (traceback withheld: it contained the webhook token)"
         return True
 
+    def holds_token(self, text: str) -> bool:
+        """Whether ``text`` contains a guarded token, ignoring case and percent-encoding."""
+        spelled = text.lower()
+        for _ in range(4):  # as written, then up to three rounds of percent-decoding
+            if any(token in spelled for token in self.tokens):
+                return True
+            decoded = unquote(spelled).lower()
+            if decoded == spelled:
+                return False
+            spelled = decoded
+        return False
 
-def install_token_masking() -> None:
-    """Guard uvicorn's own loggers too, in case someone turns its access log back on."""
-    for name in ("uvicorn.access", "uvicorn.error"):
+
+def install_token_masking(token: str | None = None) -> None:
+    """Guard uvicorn's own loggers too: its access log is off, but trace or error records could
+    name the request. ``token`` joins the tokens every guard withholds."""
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi"):
         target = logging.getLogger(name)
-        if not any(isinstance(f, TokenMaskingFilter) for f in target.filters):
-            target.addFilter(TokenMaskingFilter())
+        guard = next((f for f in target.filters if isinstance(f, TokenMaskingFilter)), None)
+        if guard is None:
+            guard = TokenMaskingFilter()
+            target.addFilter(guard)
+        if token:
+            guard.tokens.add(token.lower())
 
 
 class _ClientGone(Exception):

@@ -2,37 +2,71 @@
 
 uvicorn's own access log is switched off: it would print the token in the path. The receiver
 writes its own access line with the path masked (logger ``meetergo_pipeline.webhooks.access``).
+Connections are bounded by ``ReceiverLimits`` (see ``settings.py`` and ``connections.py``).
 """
 
 from __future__ import annotations
 
 import logging
+import signal
 import socket
 import threading
 import time
 from pathlib import Path
-from types import TracebackType
+from types import FrameType, TracebackType
 
 import uvicorn
 
+from meetergo_pipeline.webhooks.connections import guarded_protocol_factory
 from meetergo_pipeline.webhooks.receiver import MASKED_PATH, WEBHOOK_PREFIX, create_receiver_app
+from meetergo_pipeline.webhooks.settings import ReceiverLimits
+
+GRACEFUL_STOP_S = 5  # how long a stop waits for requests being stored
 
 logger = logging.getLogger("meetergo_pipeline.webhooks")
 
 
-def serve(token: str, log_dir: Path, host: str = "127.0.0.1", port: int = 8766) -> None:
-    """Serve until SIGINT/SIGTERM. ``port=0`` picks a free port (logged on startup)."""
+def serve(
+    token: str,
+    log_dir: Path,
+    host: str = "127.0.0.1",
+    port: int = 8766,
+    limits: ReceiverLimits | None = None,
+) -> None:
+    """Serve until SIGINT/SIGTERM, then stop gracefully and return.
+
+    ``port=0`` picks a free port (logged on startup). On the signal the receiver stops
+    accepting, cuts off requests whose body is still arriving, lets requests being stored
+    finish (fsync and answer, for up to ``GRACEFUL_STOP_S``) and closes its log.
+    """
+    limits = limits or ReceiverLimits()
     sock = _bind(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
+    server = uvicorn.Server(_config(token, log_dir, limits))
     logger.info(
-        "webhook receiver listening on http://%s:%d%s, log dir %s",
+        "webhook receiver listening on http://%s:%d%s, log dir %s "
+        "(headers %g s, body %g s, keep-alive %g s, at most %d connections)",
         bound_host,
         bound_port,
         MASKED_PATH,
         log_dir,
+        limits.header_timeout_s,
+        limits.body_timeout_s,
+        limits.keepalive_s,
+        limits.max_connections,
     )
-    server = uvicorn.Server(_config(token, log_dir))
-    server.run(sockets=[sock])
+    # uvicorn stops gracefully on these signals, then restores the handlers it found and
+    # raises the signal again: ours turn that into a normal return (no traceback, exit 0).
+    stop_signals = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.signal(sig, _stop_requested) for sig in stop_signals}
+    try:
+        server.run(sockets=[sock])
+    except _StopRequested:
+        pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    logger.info("webhook receiver stopped")
 
 
 class ReceiverServer:
@@ -42,14 +76,21 @@ class ReceiverServer:
     ...     httpx.post(server.url, json={...})
     """
 
-    def __init__(self, token: str, log_dir: Path, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        token: str,
+        log_dir: Path,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        limits: ReceiverLimits | None = None,
+    ) -> None:
         self.token = token
         self.log_dir = Path(log_dir)
         self._sock = _bind(host, port)
         bound_host, self.port = self._sock.getsockname()[:2]
         self.base_url = f"http://{bound_host}:{self.port}"
         self.url = f"{self.base_url}{WEBHOOK_PREFIX}{token}"
-        self._server = uvicorn.Server(_config(token, self.log_dir))
+        self._server = uvicorn.Server(_config(token, self.log_dir, limits or ReceiverLimits()))
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
         )
@@ -74,13 +115,24 @@ class ReceiverServer:
         self._sock.close()
 
 
-def _config(token: str, log_dir: Path) -> uvicorn.Config:
+class _StopRequested(Exception):
+    """SIGINT or SIGTERM arrived; the server has already stopped gracefully."""
+
+
+def _stop_requested(signum: int, frame: FrameType | None) -> None:
+    raise _StopRequested
+
+
+def _config(token: str, log_dir: Path, limits: ReceiverLimits) -> uvicorn.Config:
     return uvicorn.Config(
         create_receiver_app(token, log_dir),
+        http=guarded_protocol_factory(limits),  # type: ignore[arg-type]
+        ws="none",
+        timeout_keep_alive=limits.keepalive_s,  # type: ignore[arg-type]
         access_log=False,
         lifespan="on",
         log_level="info",
-        timeout_graceful_shutdown=5,
+        timeout_graceful_shutdown=GRACEFUL_STOP_S,
     )
 
 
