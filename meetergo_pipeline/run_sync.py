@@ -12,16 +12,8 @@ from dagster import DagsterEventType, DagsterInstance, ExecuteInProcessResult
 
 from meetergo_pipeline.defs.env import setting
 from meetergo_pipeline.defs.jobs import sync_config
-
-SUMMARY_TABLES = [
-    "core.users",
-    "core.meeting_types",
-    "core.appointments",
-    "core.booking_events",
-    "analytics.booking_volume_daily",
-    "analytics.usage_billing_monthly",
-    "analytics.webhook_reconciliation",
-]
+from meetergo_pipeline.models import published_models
+from meetergo_pipeline.sql import load_sql
 
 
 def run_sync_job(mode: str) -> int:
@@ -90,17 +82,15 @@ def _print_summary(result: ExecuteInProcessResult, elapsed: float) -> None:
     snapshot = setting("MEETERGO_SNAPSHOT_PATH")
     con = duckdb.connect(snapshot, read_only=True)
     try:
-        run = con.execute(
-            "SELECT mode, requests_spent, appointments_seen FROM raw.sync_runs "
-            "ORDER BY finished_at DESC LIMIT 1"
-        ).fetchone()
+        run = con.execute(load_sql("raw/latest_sync_run.sql")).fetchone()
         if run:
             print(
                 f"  api: mode {run[0]}, {run[1]} requests, {run[2]} appointment rows read", file=out
             )
-        for table in SUMMARY_TABLES:
-            (rows,) = con.execute(f"SELECT count(*) FROM {table}").fetchone()  # type: ignore[misc]
-            print(f"  {table:<36} {rows:>9} rows", file=out)
+        for model in published_models():
+            sql = load_sql("tables/count_rows.sql", table=model.table)
+            (rows,) = con.execute(sql).fetchone()  # type: ignore[misc]
+            print(f"  {model.table:<36} {rows:>9} rows", file=out)
     finally:
         con.close()
     print(f"\nanalysts: duckdb -readonly {snapshot}", file=out)

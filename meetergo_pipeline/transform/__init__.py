@@ -1,15 +1,16 @@
 """Core and analytics SQL layers over the raw meetergo tables, run from plain Python.
 
     from meetergo_pipeline.transform import (
-        TransformSettings, build_analytics, build_core, run_checks,
+        TransformSettings, build_analytics, build_core, check_unique_ids,
     )
     settings = TransformSettings.from_env()
     build_core(con)
     build_analytics(con, settings)
-    outcomes = run_checks(con, settings)  # name -> CheckOutcome
+    outcome = check_unique_ids(con, "core.appointments", "appointment_id")  # CheckOutcome
 
-Settings and their environment variables are described in
-:mod:`meetergo_pipeline.transform.settings`; the checks in :mod:`.checks`.
+The tables and their build order come from :mod:`meetergo_pipeline.models`; settings and
+their environment variables are described in :mod:`meetergo_pipeline.transform.settings`;
+every check of the pipeline is in :mod:`.checks`.
 """
 
 from meetergo_pipeline.transform.checks import (
@@ -17,17 +18,12 @@ from meetergo_pipeline.transform.checks import (
     check_appointments_reference_known_entities,
     check_non_null_keys,
     check_reconciliation,
+    check_row_counts_against_api,
     check_unique_ids,
     check_usage_against_plan,
-    run_checks,
+    check_webhook_log_silence,
 )
-from meetergo_pipeline.transform.runner import (
-    ANALYTICS_MODELS,
-    CORE_MODELS,
-    build_analytics,
-    build_core,
-    load_model_sql,
-)
+from meetergo_pipeline.transform.runner import build_analytics, build_core
 from meetergo_pipeline.transform.settings import (
     ENV_METERED_BOOKING_PREDICATE,
     ENV_PLAN_CURRENCY,
@@ -39,8 +35,6 @@ from meetergo_pipeline.transform.settings import (
 )
 
 __all__ = [
-    "ANALYTICS_MODELS",
-    "CORE_MODELS",
     "ENV_METERED_BOOKING_PREDICATE",
     "ENV_PLAN_CURRENCY",
     "ENV_PLAN_INCLUDED_BOOKINGS",
@@ -53,9 +47,9 @@ __all__ = [
     "check_appointments_reference_known_entities",
     "check_non_null_keys",
     "check_reconciliation",
+    "check_row_counts_against_api",
     "check_unique_ids",
     "check_usage_against_plan",
-    "load_model_sql",
-    "run_checks",
+    "check_webhook_log_silence",
     "validate_against_database",
 ]
