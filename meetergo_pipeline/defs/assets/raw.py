@@ -31,7 +31,8 @@ from meetergo_pipeline.warehouse.sync import sync_api_to_raw
 from meetergo_pipeline.webhooks.ingest import ingest_webhook_logs
 
 APPOINTMENTS = asset_key(model("raw.appointments"))
-WEBHOOK_EVENTS = model("raw.webhook_events")
+WEBHOOK_EVENTS_MODEL = model("raw.webhook_events")
+WEBHOOK_EVENTS = asset_key(WEBHOOK_EVENTS_MODEL)
 
 
 class ApiSyncConfig(Config):
@@ -84,11 +85,11 @@ def raw_api_tables(
 
 
 @asset(
-    key=asset_key(WEBHOOK_EVENTS),
-    description=WEBHOOK_EVENTS.description,
+    key=WEBHOOK_EVENTS,
+    description=WEBHOOK_EVENTS_MODEL.description,
     group_name="raw",
     kinds={"duckdb"},
-    check_specs=[AssetCheckSpec("webhook_log_not_silent", asset=asset_key(WEBHOOK_EVENTS))],
+    check_specs=[AssetCheckSpec("webhook_log_not_silent", asset=WEBHOOK_EVENTS)],
 )
 def raw_webhook_events(
     context: AssetExecutionContext, warehouse: MeetergoWarehouse, webhook_log: WebhookLogResource
@@ -97,12 +98,12 @@ def raw_webhook_events(
     with warehouse.get_connection() as con:
         result = ingest_webhook_logs(con, webhook_log.path)
         (rows,) = con.execute(
-            load_sql("tables/count_rows.sql", table=WEBHOOK_EVENTS.table)
+            load_sql("tables/count_rows.sql", table=WEBHOOK_EVENTS_MODEL.table)
         ).fetchone()  # type: ignore[misc]
     context.log.info(f"webhook log: {result}")
     yield MaterializeResult(metadata={"rows": rows, **asdict(result)})
     silence = check_webhook_log_silence(webhook_log.path, webhook_log.silence_warn_minutes)
-    yield to_check_result(asset_key(WEBHOOK_EVENTS), "webhook_log_not_silent", silence)
+    yield to_check_result(WEBHOOK_EVENTS, "webhook_log_not_silent", silence)
 
 
 def _live_row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
