@@ -12,17 +12,9 @@ import duckdb
 from dagster import AssetKey, DagsterEventType, DagsterInstance, ExecuteInProcessResult
 
 from meetergo_pipeline.defs.jobs import sync_config
+from meetergo_pipeline.models import published_models
 from meetergo_pipeline.settings import Settings
-
-SUMMARY_TABLES = [
-    "core.users",
-    "core.meeting_types",
-    "core.appointments",
-    "core.booking_events",
-    "analytics.booking_volume_daily",
-    "analytics.usage_billing_monthly",
-    "analytics.webhook_reconciliation",
-]
+from meetergo_pipeline.sql import load_sql
 
 
 def run_sync_job(mode: str) -> int:
@@ -94,9 +86,10 @@ def _print_summary(result: ExecuteInProcessResult, elapsed: float, snapshot: Pat
         print(f"  api: mode {api['mode']}, {api['requests_spent']} requests", file=out)
     con = duckdb.connect(str(snapshot), read_only=True)
     try:
-        for table in SUMMARY_TABLES:
-            (rows,) = con.execute(f"SELECT count(*) FROM {table}").fetchone()  # type: ignore[misc]
-            print(f"  {table:<36} {rows:>9} rows", file=out)
+        for model in published_models():
+            sql = load_sql("tables/count_rows.sql", table=model.table)
+            (rows,) = con.execute(sql).fetchone()  # type: ignore[misc]
+            print(f"  {model.table:<36} {rows:>9} rows", file=out)
     finally:
         con.close()
     print(f"\nanalysts: meetergo-pipeline shell (or duckdb -readonly {snapshot})", file=out)

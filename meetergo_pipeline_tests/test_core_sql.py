@@ -10,7 +10,8 @@ from typing import Any
 import duckdb
 import pytest
 
-from meetergo_pipeline.transform import CORE_MODELS, build_core
+from meetergo_pipeline.models import models_in
+from meetergo_pipeline.transform import build_core
 from meetergo_pipeline.transform import runner as transform_runner
 from meetergo_pipeline_tests.support.raw_rows import (
     READ_AT,
@@ -551,11 +552,13 @@ def test_rebuild_is_idempotent(con):
     seed_mixed(con)
 
     first = build_core(con)
-    snapshots = {model: table_snapshot(con, f"core.{model}") for model in CORE_MODELS}
+    core_tables = [model.table for model in models_in("core")]
+    snapshots = {table: table_snapshot(con, table) for table in core_tables}
     second = build_core(con)
 
     assert first == second
-    assert {model: table_snapshot(con, f"core.{model}") for model in CORE_MODELS} == snapshots
+    assert set(first) == set(core_tables)
+    assert {table: table_snapshot(con, table) for table in core_tables} == snapshots
 
 
 def test_every_core_table_and_column_is_commented(con):
@@ -580,14 +583,14 @@ def test_failed_build_rolls_back_and_restores_time_zone(con, monkeypatch):
     build_core(con)
     before = table_snapshot(con, "core.users")
     con.execute("SET TimeZone = 'America/New_York'")
-    original = transform_runner.load_model_sql
+    original = transform_runner.load_sql
 
-    def broken_appointments(layer: str, model: str) -> str:
-        if model == "appointments":
+    def broken_appointments(relative_path: str, **fills: str) -> str:
+        if relative_path == "core/appointments.sql":
             return "CREATE OR REPLACE TABLE core.appointments AS SELECT nope FROM raw.users"
-        return original(layer, model)
+        return original(relative_path, **fills)
 
-    monkeypatch.setattr(transform_runner, "load_model_sql", broken_appointments)
+    monkeypatch.setattr(transform_runner, "load_sql", broken_appointments)
     con.execute("DELETE FROM raw.users")
 
     with pytest.raises(duckdb.Error):

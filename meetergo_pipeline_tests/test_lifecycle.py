@@ -606,7 +606,7 @@ def test_failed_analytics_build_keeps_the_published_snapshot(
     assert appointment_row(snapshot, target)[0][0] == "cancelled"
 
 
-def test_blocking_row_count_check_stops_analytics_and_publish(start) -> None:
+def test_blocking_row_count_check_stops_core_analytics_and_publish(start) -> None:
     life = start(seed=208, **QUIET_DELIVERY)
     assert sync("full").success
     snapshot = life.env.snapshot_path
@@ -620,7 +620,10 @@ def test_blocking_row_count_check_stops_analytics_and_publish(start) -> None:
     checks = {c.check_name: c for c in result.get_asset_check_evaluations()}
     row_counts = checks["row_counts_against_api"]
     assert not row_counts.passed and row_counts.severity.value == "ERROR"
+    assert row_counts.asset_key.to_user_string() == "raw/appointments"
     assert "live appointments fell from" in row_counts.description
+    assert "raw/appointments" in materialized(result)
+    assert "core/appointments" not in materialized(result)
     assert "analytics/usage_billing_monthly" not in materialized(result)
     assert "analytics/published_snapshot" not in materialized(result)
     assert file_state(snapshot) == published

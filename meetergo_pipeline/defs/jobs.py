@@ -11,7 +11,6 @@ other's DuckDB file lock, and every step paid a process start of its own.
 from pathlib import Path
 
 from dagster import (
-    AssetKey,
     AssetSelection,
     Backoff,
     DefaultScheduleStatus,
@@ -27,10 +26,11 @@ from dagster import (
     sensor,
 )
 
+from meetergo_pipeline.defs.catalogue import asset_key
+from meetergo_pipeline.models import raw_api_models
+
 WRITER_TAGS = {"meetergo/warehouse": "writer", "dagster/max_runtime": "7200"}
-RAW_API = AssetSelection.assets(
-    *(AssetKey(["raw", t]) for t in ("users", "meeting_types", "appointments"))
-)
+RAW_API = AssetSelection.assets(*(asset_key(model) for model in raw_api_models()))
 
 SYNC_JOB = "meetergo_sync"
 WEBHOOK_JOB = "meetergo_webhook_refresh"

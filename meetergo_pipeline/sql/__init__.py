@@ -1,12 +1,37 @@
-"""SQL of the raw, core and analytics layers, one statement per file."""
+"""SQL of the raw, core and analytics layers and of the checks, one statement per file.
+
+One placeholder convention: values go in as DuckDB bound parameters (`$name` or `?`) wherever
+DuckDB accepts one. Only what a parameter cannot be (a table or column identifier, the
+configured metered-booking predicate, text inside a `COMMENT ON` literal) is written as
+`{{name}}` and filled by :func:`load_sql`; the caller makes each fill safe first (validated
+identifiers, quotes doubled inside literals).
+"""
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from importlib.resources import files
 
+PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
+
+
+def load_sql(relative_path: str, **fills: str) -> str:
+    """The text of `sql/<relative_path>` with every `{{name}}` replaced by `fills[name]`.
+
+    Fills the file does not use are ignored, so one set of fills can serve several files.
+    Raises ValueError naming the file and the placeholders left without a fill.
+    """
+    text = _read(relative_path)
+    missing = sorted({name for name in PLACEHOLDER.findall(text) if name not in fills})
+    if missing:
+        wanted = ", ".join("{{" + name + "}}" for name in missing)
+        raise ValueError(f"sql/{relative_path} needs a value for {wanted}")
+    if not fills:
+        return text
+    return PLACEHOLDER.sub(lambda match: fills[match.group(1)], text)
+
 
 @cache
-def load_sql(relative_path: str) -> str:
-    """The text of `sql/<relative_path>`, e.g. `load_sql("raw/schema.sql")`."""
+def _read(relative_path: str) -> str:
     return files(__package__).joinpath(relative_path).read_text(encoding="utf-8")

@@ -2,15 +2,16 @@
 
     from meetergo_pipeline.settings import Settings
     from meetergo_pipeline.transform import (
-        TransformSettings, build_analytics, build_core, run_checks,
+        TransformSettings, build_analytics, build_core, check_unique_ids,
     )
     settings = TransformSettings.from_settings(Settings.from_env())
     build_core(con)
     build_analytics(con, settings)
-    outcomes = run_checks(con, settings)  # name -> CheckOutcome
+    outcome = check_unique_ids(con, "core.appointments", "appointment_id")  # CheckOutcome
 
-Every environment variable is read by :mod:`meetergo_pipeline.settings`; :mod:`.settings`
-describes the analytics layer's part of them, :mod:`.checks` the checks.
+The tables and their build order come from :mod:`meetergo_pipeline.models`; every
+environment variable is read by :mod:`meetergo_pipeline.settings`; every check of the pipeline
+is in :mod:`.checks`.
 """
 
 from meetergo_pipeline.transform.checks import (
@@ -18,25 +19,18 @@ from meetergo_pipeline.transform.checks import (
     check_appointments_reference_known_entities,
     check_non_null_keys,
     check_reconciliation,
+    check_row_counts_against_api,
     check_unique_ids,
     check_usage_against_plan,
-    run_checks,
+    check_webhook_log_silence,
 )
-from meetergo_pipeline.transform.runner import (
-    ANALYTICS_MODELS,
-    CORE_MODELS,
-    build_analytics,
-    build_core,
-    load_model_sql,
-)
+from meetergo_pipeline.transform.runner import build_analytics, build_core
 from meetergo_pipeline.transform.settings import (
     TransformSettings,
     validate_against_database,
 )
 
 __all__ = [
-    "ANALYTICS_MODELS",
-    "CORE_MODELS",
     "CheckOutcome",
     "TransformSettings",
     "build_analytics",
@@ -44,9 +38,9 @@ __all__ = [
     "check_appointments_reference_known_entities",
     "check_non_null_keys",
     "check_reconciliation",
+    "check_row_counts_against_api",
     "check_unique_ids",
     "check_usage_against_plan",
-    "load_model_sql",
-    "run_checks",
+    "check_webhook_log_silence",
     "validate_against_database",
 ]

@@ -1,19 +1,24 @@
-"""Plain data-quality checks over the core and analytics tables.
+"""Every data-quality check of the pipeline, as plain functions returning a CheckOutcome.
 
-Each returns a :class:`CheckOutcome`; the Dagster layer wraps them as asset checks (ERROR
-outcomes are meant to block downstream assets and the publish step).
+The checks judge the raw layer against what the API reported, the core and analytics tables,
+and the webhook log. The Dagster assets attach each one to the asset it judges (ERROR
+outcomes of blocking checks stop downstream assets and the publish step); their SQL lives
+under ``meetergo_pipeline/sql/checks``.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any, Literal
 
 import duckdb
 
+from meetergo_pipeline.sql import load_sql
 from meetergo_pipeline.transform.settings import TransformSettings
 
 Severity = Literal["WARN", "ERROR"]
@@ -27,15 +32,8 @@ _PLAN_ALERT_OUTCOMES: dict[str, tuple[Severity, bool]] = {
     "over_plan": ("ERROR", False),
 }
 
-
-# (table, id column) pairs that must be unique and non-null; used by run_checks.
-KEY_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("core.users", "user_id"),
-    ("core.meeting_types", "meeting_type_id"),
-    ("core.appointments", "appointment_id"),
-    ("core.booking_events", "event_key"),
-    ("analytics.metered_bookings", "appointment_id"),
-)
+# Live appointments falling below this share of the previous run's fail the row-count check.
+MAX_DROP_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -48,44 +46,10 @@ class CheckOutcome:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-def run_checks(
-    con: duckdb.DuckDBPyConnection,
-    settings: TransformSettings,
-    reconciliation_threshold: int = 0,
-) -> dict[str, CheckOutcome]:
-    """Every standard check over a built core and analytics layer, by stable check name."""
-    outcomes: dict[str, CheckOutcome] = {}
-    for table, column in KEY_COLUMNS:
-        name = table.replace(".", "_")
-        outcomes[f"{name}_unique_{column}"] = check_unique_ids(con, table, column)
-        outcomes[f"{name}_non_null_{column}"] = check_non_null_keys(con, table, [column])
-    outcomes["core_appointments_non_null_state"] = check_non_null_keys(
-        con, "core.appointments", ["status", "source"]
-    )
-    outcomes["core_appointments_reference_known_entities"] = (
-        check_appointments_reference_known_entities(con)
-    )
-    outcomes["usage_against_plan"] = check_usage_against_plan(con, settings)
-    outcomes["webhook_reconciliation"] = check_reconciliation(con, reconciliation_threshold)
-    return outcomes
-
-
 def check_unique_ids(con: duckdb.DuckDBPyConnection, table: str, column: str) -> CheckOutcome:
     """No id in ``table.column`` appears twice (ERROR)."""
-    table_sql, column_sql = _qualified(table), _quoted(column)
-    rows, duplicated_ids, sample = con.execute(
-        f"""
-        WITH id_counts AS (
-            SELECT {column_sql} AS id, count(*) AS occurrences
-            FROM {table_sql} WHERE {column_sql} IS NOT NULL GROUP BY ALL
-        )
-        SELECT
-            (SELECT count(*) FROM {table_sql}),
-            count(*) FILTER (WHERE occurrences > 1),
-            list(CAST(id AS VARCHAR) ORDER BY id) FILTER (WHERE occurrences > 1)[1:5]
-        FROM id_counts
-        """
-    ).fetchone()
+    sql = load_sql("checks/unique_ids.sql", table=_qualified(table), column=_quoted(column))
+    rows, duplicated_ids, sample = con.execute(sql).fetchone()
     passed = duplicated_ids == 0
     return CheckOutcome(
         passed=passed,
@@ -102,14 +66,14 @@ def check_unique_ids(con: duckdb.DuckDBPyConnection, table: str, column: str) ->
 def check_non_null_keys(
     con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str]
 ) -> CheckOutcome:
-    """None of ``columns`` is NULL in any row of ``table`` (ERROR)."""
+    """None of ``columns`` is NULL in any row of ``table`` (ERROR).
+
+    ``null_counts`` in the metadata names the columns as the table spells them.
+    """
     if not columns:
         raise ValueError("check_non_null_keys needs at least one column")
-    counts_sql = ", ".join(
-        f"count(*) FILTER (WHERE {_quoted(column)} IS NULL)" for column in columns
-    )
-    null_counts = con.execute(f"SELECT {counts_sql} FROM {_qualified(table)}").fetchone()
-    nulls = {column: int(count) for column, count in zip(columns, null_counts, strict=True)}
+    sql = load_sql("checks/null_counts.sql", table=_qualified(table))
+    nulls = dict(con.execute(sql, {"columns": list(columns)}).fetchall())
     offending = {column: count for column, count in nulls.items() if count}
     return CheckOutcome(
         passed=not offending,
@@ -131,24 +95,7 @@ def check_appointments_reference_known_entities(con: duckdb.DuckDBPyConnection) 
     host, so a miss is a warning, not a blocker.
     """
     unknown_meeting_types, unknown_hosts, sample = con.execute(
-        """
-        WITH dangling_references AS (
-            SELECT
-                a.appointment_id,
-                a.meeting_type_id IS NOT NULL AND mt.meeting_type_id IS NULL
-                    AS unknown_meeting_type,
-                a.host_user_id IS NOT NULL AND u.user_id IS NULL AS unknown_host
-            FROM core.appointments AS a
-            LEFT JOIN core.meeting_types AS mt ON mt.meeting_type_id = a.meeting_type_id
-            LEFT JOIN core.users AS u ON u.user_id = a.host_user_id
-        )
-        SELECT
-            count(*) FILTER (WHERE unknown_meeting_type),
-            count(*) FILTER (WHERE unknown_host),
-            list(appointment_id ORDER BY appointment_id)
-                FILTER (WHERE unknown_meeting_type OR unknown_host)[1:5]
-        FROM dangling_references
-        """
+        load_sql("checks/unknown_references.sql")
     ).fetchone()
     passed = unknown_meeting_types == 0 and unknown_hosts == 0
     return CheckOutcome(
@@ -250,20 +197,7 @@ def check_reconciliation(
 
     Sums ``total_mismatches`` over days on or after ``since`` (all days when None); WARN.
     """
-    totals = con.execute(
-        """
-        SELECT
-            coalesce(sum(events_without_api_appointment), 0),
-            coalesce(sum(creations_without_event), 0),
-            coalesce(sum(cancellations_without_event), 0),
-            coalesce(sum(reschedules_without_event), 0),
-            coalesce(sum(state_disagreements), 0),
-            coalesce(sum(total_mismatches), 0)
-        FROM analytics.webhook_reconciliation
-        WHERE $since IS NULL OR day >= $since
-        """,
-        {"since": since},
-    ).fetchone()
+    totals = con.execute(load_sql("checks/reconciliation_totals.sql"), {"since": since}).fetchone()
     names = (
         "events_without_api_appointment",
         "creations_without_event",
@@ -285,6 +219,53 @@ def check_reconciliation(
             + ("" if passed else ": webhooks may be missed or the API sync is stale")
         ),
         metadata=metadata,
+    )
+
+
+def check_row_counts_against_api(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
+    """Live users equal the API's `total`, and live appointments did not halve since last run.
+
+    A sudden halving means a broken read (wrong acting user, a filter), not a real tenant;
+    it fails with ERROR so that nothing built on it gets published.
+    """
+    runs = con.execute(load_sql("checks/latest_sync_runs.sql")).fetchall()
+    if not runs:
+        return CheckOutcome(True, "WARN", "no sync has run yet")
+    api_users, users_live, appointments_live = runs[0]
+    previous_appointments = runs[1][2] if len(runs) > 1 else None
+    metadata = {
+        "api_user_total": api_users,
+        "users_live": users_live,
+        "appointments_live": appointments_live,
+        "previous_appointments_live": previous_appointments,
+    }
+    if previous_appointments and appointments_live < previous_appointments * MAX_DROP_SHARE:
+        return CheckOutcome(
+            False,
+            "ERROR",
+            f"live appointments fell from {previous_appointments} to {appointments_live}",
+            metadata,
+        )
+    if api_users is not None and users_live != api_users:
+        return CheckOutcome(
+            False, "WARN", f"{users_live} live users but the API reports {api_users}", metadata
+        )
+    return CheckOutcome(True, "WARN", "row counts agree with the API", metadata)
+
+
+def check_webhook_log_silence(log_dir: Path, warn_after_minutes: float) -> CheckOutcome:
+    """WARN when no delivery has been appended for longer than the configured silence."""
+    logs = list(log_dir.glob("*.jsonl")) if log_dir.is_dir() else []
+    if not logs:
+        return CheckOutcome(False, "WARN", f"no webhook log in {log_dir} yet")
+    silent_minutes = (time.time() - max(p.stat().st_mtime for p in logs)) / 60
+    passed = silent_minutes <= warn_after_minutes
+    verdict = "within" if passed else "beyond"
+    return CheckOutcome(
+        passed,
+        "WARN",
+        f"last delivery {silent_minutes:.0f} min ago, {verdict} {warn_after_minutes:.0f} min",
+        {"silent_minutes": round(silent_minutes, 1)},
     )
 
 

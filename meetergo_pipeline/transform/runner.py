@@ -1,7 +1,8 @@
 """Build the core and analytics layers in DuckDB from the raw layer.
 
 Every model is one ``.sql`` file under ``meetergo_pipeline/sql/{core,analytics}``: one
-``CREATE OR REPLACE TABLE`` followed by its ``COMMENT ON`` statements. A layer is rebuilt in
+``CREATE OR REPLACE TABLE`` followed by its ``COMMENT ON`` statements, built in the order of
+the model catalogue (:mod:`meetergo_pipeline.models`). A layer is rebuilt in
 one transaction, so readers see the old tables or the new ones and a failure leaves the
 previous build in place. Rebuilding from the same raw rows (and the same ``now``) gives the
 same tables.
@@ -9,32 +10,18 @@ same tables.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
-from importlib import resources
 from typing import Any
 
 import duckdb
 
+from meetergo_pipeline.models import Layer, Model, models_in
+from meetergo_pipeline.sql import load_sql
 from meetergo_pipeline.transform.settings import TransformSettings, validate_against_database
-
-CORE_MODELS: tuple[str, ...] = (
-    "users",
-    "meeting_types",
-    "booking_events",
-    "api_appointments",
-    "appointments",
-)
-ANALYTICS_MODELS: tuple[str, ...] = (
-    "report_settings",
-    "metered_bookings",
-    "booking_volume_daily",
-    "usage_billing_monthly",
-    "usage_billing_by_user",
-    "webhook_reconciliation",
-)
+from meetergo_pipeline.warehouse.transaction import transaction
 
 
 def build_core(con: duckdb.DuckDBPyConnection, now: datetime | None = None) -> dict[str, int]:
@@ -46,9 +33,9 @@ def build_core(con: duckdb.DuckDBPyConnection, now: datetime | None = None) -> d
     """
     del now
     with _layer_transaction(con, "core"):
-        for model in CORE_MODELS:
-            _run_model(con, "core", model)
-        return _row_counts(con, "core", CORE_MODELS)
+        for model in models_in("core"):
+            _run_model(con, model)
+        return _row_counts(con, "core")
 
 
 def build_analytics(
@@ -88,36 +75,25 @@ def build_analytics(
         "as_of": as_of,
     }
     with _layer_transaction(con, "analytics"):
-        for model in ANALYTICS_MODELS:
-            parameters = settings_parameters if model == "report_settings" else None
-            _run_model(con, "analytics", model, replacements, parameters)
-        return _row_counts(con, "analytics", ANALYTICS_MODELS)
-
-
-def load_model_sql(layer: str, model: str) -> str:
-    """The text of ``meetergo_pipeline/sql/<layer>/<model>.sql`` (packaged resource)."""
-    return (
-        resources.files("meetergo_pipeline.sql").joinpath(layer, f"{model}.sql").read_text("utf-8")
-    )
+        for model in models_in("analytics"):
+            parameters = settings_parameters if model.name == "report_settings" else None
+            _run_model(con, model, replacements, parameters)
+        return _row_counts(con, "analytics")
 
 
 def _run_model(
     con: duckdb.DuckDBPyConnection,
-    layer: str,
-    model: str,
+    model: Model,
     replacements: Mapping[str, str] | None = None,
     parameters: Mapping[str, Any] | None = None,
 ) -> None:
     """Run one model file statement by statement.
 
-    ``{{name}}`` placeholders are filled from ``replacements``; bound ``parameters`` go to the
-    file's first statement (the CREATE), the COMMENT statements after it take none.
+    ``{{name}}`` placeholders are filled from ``replacements`` (see ``meetergo_pipeline.sql``);
+    bound ``parameters`` go to the file's first statement (the CREATE), the COMMENT
+    statements after it take none.
     """
-    sql = load_model_sql(layer, model)
-    for name, value in (replacements or {}).items():
-        sql = sql.replace("{{" + name + "}}", value)
-    if "{{" in sql:
-        raise RuntimeError(f"unfilled placeholder in {layer}/{model}.sql")
+    sql = load_sql(model.sql_file, **(replacements or {}))
     statements = con.extract_statements(sql)
     for index, statement in enumerate(statements):
         if index == 0 and parameters is not None:
@@ -127,7 +103,7 @@ def _run_model(
 
 
 @contextmanager
-def _layer_transaction(con: duckdb.DuckDBPyConnection, schema: str) -> Iterator[None]:
+def _layer_transaction(con: duckdb.DuckDBPyConnection, schema: Layer) -> Iterator[None]:
     """One transaction for a whole layer, with the session time zone pinned to UTC.
 
     The pin makes any offset-less timestamp text in payloads read as UTC and is restored
@@ -136,35 +112,37 @@ def _layer_transaction(con: duckdb.DuckDBPyConnection, schema: str) -> Iterator[
     (previous_zone,) = con.execute("SELECT current_setting('TimeZone')").fetchone()
     con.execute("SET TimeZone = 'UTC'")
     try:
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
             yield
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
     finally:
         con.execute(f"SET TimeZone = '{_sql_string_body(str(previous_zone))}'")
 
 
-def _row_counts(
-    con: duckdb.DuckDBPyConnection, schema: str, models: Sequence[str]
-) -> dict[str, int]:
+def _row_counts(con: duckdb.DuckDBPyConnection, layer: Layer) -> dict[str, int]:
+    """Rows of every model of ``layer``, by qualified table name."""
     counts: dict[str, int] = {}
-    for model in models:
-        (count,) = con.execute(f"SELECT count(*) FROM {schema}.{model}").fetchone()
-        counts[f"{schema}.{model}"] = int(count)
+    for model in models_in(layer):
+        (count,) = con.execute(load_sql("tables/count_rows.sql", table=model.table)).fetchone()
+        counts[model.table] = int(count)
     return counts
 
 
 def _require_core(con: duckdb.DuckDBPyConnection) -> None:
-    (present,) = con.execute(
-        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'core' AND table_name IN "
-        "('users', 'appointments')"
-    ).fetchone()
-    if present < 2:
-        raise RuntimeError("core tables are missing: run build_core before build_analytics")
+    """Every core table the analytics models read exists (else: run build_core first)."""
+    wanted = sorted(
+        {
+            table
+            for model in models_in("analytics")
+            for table in model.upstream
+            if table.startswith("core.")
+        }
+    )
+    (missing,) = con.execute(load_sql("tables/missing_tables.sql"), {"tables": wanted}).fetchone()
+    if missing:
+        raise RuntimeError(
+            f"core tables are missing ({', '.join(missing)}): run build_core before build_analytics"
+        )
 
 
 def _price_text(price: float | Decimal) -> str:

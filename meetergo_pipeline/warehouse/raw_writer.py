@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Literal, cast
 
 import duckdb
 
 from meetergo_pipeline.client.paging import Page
+from meetergo_pipeline.models import raw_api_models
 from meetergo_pipeline.sql import load_sql
 
+# The raw API tables of the model catalogue, by name (a test keeps the two in step).
 RawEntity = Literal["users", "meeting_types", "appointments"]
 STAGE_ROWS = 5000
 
@@ -32,9 +34,7 @@ class RawWriter:
         self.con = con
         self.seen_at = seen_at
         self._pending: dict[RawEntity, list[Page]] = {
-            "users": [],
-            "meeting_types": [],
-            "appointments": [],
+            cast(RawEntity, model.name): [] for model in raw_api_models()
         }
         self._pending_rows: dict[RawEntity, int] = dict.fromkeys(self._pending, 0)
         self._staged_rows: dict[RawEntity, int] = dict.fromkeys(self._pending, 0)
@@ -54,7 +54,7 @@ class RawWriter:
                 continue
             for statement in self.con.extract_statements(load_sql(f"raw/merge_{name}.sql")):
                 self.con.execute(statement.query, {"seen_at": self.seen_at})
-            self.con.execute(f"DELETE FROM staged_{name}")
+            self.con.execute(load_sql("raw/clear_stage.sql", entity=name))
             self.rows_written[name] += self._staged_rows[name]
             self._staged_rows[name] = 0
 

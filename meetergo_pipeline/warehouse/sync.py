@@ -6,9 +6,9 @@
   [now - lookback, now + horizon], every `rescan_every_hours` (webhooks carry the rest).
 - A full sweep reads everything and marks rows the API no longer lists with `deleted_at`.
 
-Each user's high-water mark is committed in the same transaction as that user's rows, so a
-crash never leaves state ahead of data; rows committed before a crash are simply upserted
-again by the next run.
+Each user's high-water mark is committed in the same transaction as that user's last rows,
+so a crash never leaves state ahead of data; rows committed before a crash are simply
+upserted again by the next run.
 """
 
 from __future__ import annotations
@@ -25,11 +25,13 @@ import duckdb
 from meetergo_pipeline.client import MeetergoClient
 from meetergo_pipeline.client.models import parse_utc
 from meetergo_pipeline.client.paging import Page
+from meetergo_pipeline.models import raw_api_models
 from meetergo_pipeline.settings import DEFAULTS
 from meetergo_pipeline.sql import load_sql
 from meetergo_pipeline.warehouse.connection import ensure_raw_schema
 from meetergo_pipeline.warehouse.raw_writer import RawWriter
 from meetergo_pipeline.warehouse.state import SyncState
+from meetergo_pipeline.warehouse.transaction import transaction
 
 log = logging.getLogger(__name__)
 
@@ -83,203 +85,194 @@ def sync_api_to_raw(
     """Read the API into raw.users, raw.meeting_types and raw.appointments.
 
     `client` should be opened for this run: every request it sent (including resolving the
-    acting user) is recorded as the run's spend in raw.sync_runs.
+    acting user) is recorded as the run's spend in raw.sync_runs. `con` must not be inside a
+    transaction: the sync commits as it goes.
     """
     policy = policy or SyncPolicy()
     started = (now or datetime.now(UTC)).astimezone(UTC)
     ensure_raw_schema(con)
-    state = SyncState(con)
-    if state.get_time("last_full_sweep_at") is None:
+    if SyncState(con).get_time("last_full_sweep_at") is None:
         mode = "full"  # nothing to be incremental from yet: one read of everything, no re-scan
     report = SyncReport(run_id or uuid.uuid4().hex, mode, started)
-    writer = RawWriter(con, seen_at=started)
+    sync = EntitySync(con, client, policy, report, progress)
 
-    con.begin()
-    user_ids = _sync_users(client, writer, report)
-    con.commit()
-    report.users_seen = len(user_ids)
-    progress(f"users: {len(user_ids)}")
-
-    last_rescan = state.get_time("last_rescan_at")
+    user_ids = sync.users()
+    last_rescan = sync.state.get_time("last_rescan_at")
     rescan_due = last_rescan is None or started - last_rescan >= timedelta(
         hours=policy.rescan_every_hours
     )
     report.rescanned = mode == "full" or rescan_due
     if report.rescanned:
-        con.begin()
-        report.meeting_types_seen = _sync_meeting_types(client, writer, user_ids, policy)
-        con.commit()
-        progress(f"meeting types: {report.meeting_types_seen}")
-
-    hwms = state.all_times(HWM_PREFIX)
-    overlap = timedelta(minutes=policy.overlap_minutes)
-
-    def new_bookings(user_id: str) -> Iterator[Page]:
-        mark = hwms.get(user_id) if mode == "incremental" else None
-        return client.fetch_appointment_pages(
-            user_id, created_after=mark - overlap if mark else None
-        )
-
-    report.appointments_seen = _sync_appointments(
-        con,
-        client,
-        writer,
-        state,
-        user_ids,
-        new_bookings,
-        policy,
-        started,
-        progress,
-        track_hwm=True,
-    )
+        sync.meeting_types(user_ids)
+    sync.new_appointments(user_ids)
     if report.rescanned and mode == "incremental":
-        window_start = started - timedelta(days=policy.lookback_days)
-        window_end = started + timedelta(days=policy.horizon_days)
-
-        def window(user_id: str) -> Iterator[Page]:
-            return client.fetch_appointment_pages(
-                user_id,
-                start=window_start,
-                end=window_end,
-                sort_by="appointment.start",
-                sort_direction="ASC",
-            )
-
-        report.appointments_seen += _sync_appointments(
-            con,
-            client,
-            writer,
-            state,
-            user_ids,
-            window,
-            policy,
-            started,
-            progress,
-            track_hwm=False,
-        )
-
-    con.begin()
-    if mode == "full":
-        report.vanished = _mark_vanished(con, started)
-        state.set_time("last_full_sweep_at", started, started)
-    if report.rescanned:
-        state.set_time("last_rescan_at", started, started)
-    report.requests_spent = client.http.requests_sent
-    report.rate_limited = client.http.rate_limited
-    report.finished_at = datetime.now(UTC)
-    con.execute(
-        """
-        INSERT INTO raw.sync_runs
-        SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?,
-            (SELECT count(*) FROM raw.users WHERE deleted_at IS NULL),
-            (SELECT count(*) FROM raw.appointments WHERE deleted_at IS NULL)
-        """,
-        [
-            report.run_id,
-            mode,
-            started,
-            report.finished_at,
-            report.requests_spent,
-            report.users_seen,
-            report.meeting_types_seen,
-            report.appointments_seen,
-            report.api_user_total,
-        ],
-    )
-    con.commit()
-    con.execute("CHECKPOINT")
+        sync.appointments_in_window(user_ids)
+    sync.finish()
     return report
 
 
-def _sync_users(client: MeetergoClient, writer: RawWriter, report: SyncReport) -> list[str]:
-    user_ids: list[str] = []
+class EntitySync:
+    """One run's reads of the API into the raw tables, one method per entity.
 
-    def remember_total(total: int) -> None:
-        report.api_user_total = total
-
-    for page in client.fetch_user_pages(on_total=remember_total):
-        writer.add("users", page)
-        user_ids.extend(page.ids)
-    writer.flush()
-    return user_ids
-
-
-def _sync_meeting_types(
-    client: MeetergoClient, writer: RawWriter, user_ids: list[str], policy: SyncPolicy
-) -> int:
-    seen = 0
-    pages = client.fetch_pages_in_parallel(
-        user_ids,
-        lambda user_id: iter([client.fetch_meeting_type_page(user_id)]),
-        workers=policy.workers,
-    )
-    for _user_id, page in pages:
-        if page is not None:
-            writer.add("meeting_types", page)
-            seen += len(page)
-    writer.flush()
-    return seen
-
-
-def _sync_appointments(
-    con: duckdb.DuckDBPyConnection,
-    client: MeetergoClient,
-    writer: RawWriter,
-    state: SyncState,
-    user_ids: list[str],
-    fetch: Callable[[str], Iterator[Page]],
-    policy: SyncPolicy,
-    started: datetime,
-    progress: Callable[[str], None],
-    *,
-    track_hwm: bool,
-) -> int:
-    """Stream every user's listing into raw.appointments.
-
-    In createdAt-descending listings the first row of the first page is the user's newest
-    booking: that is the high-water mark, written once the user's listing is complete, in
-    the same transaction as (or a later one than) the user's rows. Transactions end at a user
-    boundary once `policy.commit_every_rows` rows are pending: fewer, larger commits write the WAL
-    far faster than one per user, and a crash still loses at most that much progress.
+    Every method commits what it read in its own transactions and adds its counts to
+    `report`; `finish` records the run.
     """
-    newest: dict[str, datetime] = {}
-    completed_hwms: dict[str, datetime] = {}
-    rows_seen = rows_committed = 0
-    users_done = 0
 
-    def commit() -> None:
-        writer.flush()
-        state.set_times(completed_hwms, started)
-        completed_hwms.clear()
-        con.commit()
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        client: MeetergoClient,
+        policy: SyncPolicy,
+        report: SyncReport,
+        progress: Callable[[str], None],
+    ) -> None:
+        self.con = con
+        self.client = client
+        self.policy = policy
+        self.report = report
+        self.progress = progress
+        self.started = report.started_at
+        self.state = SyncState(con)
+        self.writer = RawWriter(con, seen_at=report.started_at)
 
-    con.begin()
-    for user_id, page in client.fetch_pages_in_parallel(user_ids, fetch, workers=policy.workers):
-        if page is None:
-            if track_hwm and user_id in newest:
-                completed_hwms[HWM_PREFIX + user_id] = newest[user_id]
-            if rows_seen - rows_committed >= policy.commit_every_rows:
-                commit()
-                con.begin()
-                rows_committed = rows_seen
-            users_done += 1
-            if users_done % 10 == 0 or users_done == len(user_ids):
-                progress(f"appointments: {users_done}/{len(user_ids)} users, {rows_seen} rows")
-            continue
-        if track_hwm and user_id not in newest:
-            created = parse_utc(page.created_at[0])
-            if created is not None:
-                newest[user_id] = created
-        writer.add("appointments", page)
-        rows_seen += len(page)
-    commit()
-    return rows_seen
+    def users(self) -> list[str]:
+        """Every user, in one transaction; returns their ids and keeps the API's `total`."""
+        user_ids: list[str] = []
 
+        def remember_total(total: int) -> None:
+            self.report.api_user_total = total
 
-def _mark_vanished(con: duckdb.DuckDBPyConnection, sweep_started_at: datetime) -> dict[str, int]:
-    vanished: dict[str, int] = {}
-    for table in ("raw.users", "raw.meeting_types", "raw.appointments"):
-        sql = load_sql("raw/mark_vanished.sql").format(table=table)
-        result = con.execute(sql, {"sweep_started_at": sweep_started_at})
-        vanished[table] = result.fetchone()[0]  # type: ignore[index]
-    return vanished
+        with transaction(self.con):
+            for page in self.client.fetch_user_pages(on_total=remember_total):
+                self.writer.add("users", page)
+                user_ids.extend(page.ids)
+            self.writer.flush()
+        self.report.users_seen = len(user_ids)
+        self.progress(f"users: {len(user_ids)}")
+        return user_ids
+
+    def meeting_types(self, user_ids: list[str]) -> None:
+        """Every user's meeting types, in one transaction."""
+        seen = 0
+        pages = self.client.fetch_pages_in_parallel(
+            user_ids,
+            lambda user_id: iter([self.client.fetch_meeting_type_page(user_id)]),
+            workers=self.policy.workers,
+        )
+        with transaction(self.con):
+            for _user_id, page in pages:
+                if page is not None:
+                    self.writer.add("meeting_types", page)
+                    seen += len(page)
+            self.writer.flush()
+        self.report.meeting_types_seen = seen
+        self.progress(f"meeting types: {seen}")
+
+    def new_appointments(self, user_ids: list[str]) -> None:
+        """Each user's bookings since the last run; the high-water marks advance with the rows.
+
+        A listing runs newest booking first, down to the user's high-water mark minus the
+        overlap; in a full sweep it reads every booking.
+        """
+        marks = self.state.all_times(HWM_PREFIX) if self.report.mode == "incremental" else {}
+        overlap = timedelta(minutes=self.policy.overlap_minutes)
+
+        def fetch(user_id: str) -> Iterator[Page]:
+            mark = marks.get(user_id)
+            return self.client.fetch_appointment_pages(
+                user_id, created_after=mark - overlap if mark else None
+            )
+
+        self.report.appointments_seen += self._appointments(user_ids, fetch, track_hwm=True)
+
+    def appointments_in_window(self, user_ids: list[str]) -> None:
+        """Each user's appointments starting in [now - lookback, now + horizon]."""
+        start = self.started - timedelta(days=self.policy.lookback_days)
+        end = self.started + timedelta(days=self.policy.horizon_days)
+
+        def fetch(user_id: str) -> Iterator[Page]:
+            return self.client.fetch_appointment_pages(
+                user_id, start=start, end=end, sort_by="appointment.start", sort_direction="ASC"
+            )
+
+        self.report.appointments_seen += self._appointments(user_ids, fetch, track_hwm=False)
+
+    def finish(self) -> None:
+        """Mark what a full sweep did not see, advance the run times, record the run."""
+        report = self.report
+        with transaction(self.con):
+            if report.mode == "full":
+                report.vanished = self._mark_vanished()
+                self.state.set_time("last_full_sweep_at", self.started, self.started)
+            if report.rescanned:
+                self.state.set_time("last_rescan_at", self.started, self.started)
+            report.requests_spent = self.client.http.requests_sent
+            report.rate_limited = self.client.http.rate_limited
+            report.finished_at = datetime.now(UTC)
+            self.con.execute(
+                load_sql("raw/record_sync_run.sql"),
+                {
+                    "run_id": report.run_id,
+                    "mode": report.mode,
+                    "started_at": report.started_at,
+                    "finished_at": report.finished_at,
+                    "requests_spent": report.requests_spent,
+                    "users_seen": report.users_seen,
+                    "meeting_types_seen": report.meeting_types_seen,
+                    "appointments_seen": report.appointments_seen,
+                    "api_user_total": report.api_user_total,
+                },
+            )
+        self.con.execute("CHECKPOINT")
+
+    def _appointments(
+        self, user_ids: list[str], fetch: Callable[[str], Iterator[Page]], *, track_hwm: bool
+    ) -> int:
+        """Stream every user's listing into raw.appointments; returns the rows read.
+
+        In createdAt-descending listings the first row of the first page is the user's newest
+        booking: that is the high-water mark, written once the user's listing is complete, in
+        the same transaction as the user's last rows. A transaction ends at the first user
+        boundary after `policy.commit_every_rows` rows: fewer, larger commits write the WAL far
+        faster than one per user, and a crash still loses at most that much progress.
+        """
+        listing = self.client.fetch_pages_in_parallel(user_ids, fetch, workers=self.policy.workers)
+        newest: dict[str, datetime] = {}
+        completed_hwms: dict[str, datetime] = {}
+        rows_seen = users_done = 0
+        listing_done = False
+        while not listing_done:
+            with transaction(self.con):
+                rows_at_begin = rows_seen
+                for user_id, page in listing:
+                    if page is not None:
+                        if track_hwm and user_id not in newest:
+                            created = parse_utc(page.created_at[0])
+                            if created is not None:
+                                newest[user_id] = created
+                        self.writer.add("appointments", page)
+                        rows_seen += len(page)
+                        continue
+                    if track_hwm and user_id in newest:
+                        completed_hwms[HWM_PREFIX + user_id] = newest[user_id]
+                    users_done += 1
+                    if users_done % 10 == 0 or users_done == len(user_ids):
+                        self.progress(
+                            f"appointments: {users_done}/{len(user_ids)} users, {rows_seen} rows"
+                        )
+                    if rows_seen - rows_at_begin >= self.policy.commit_every_rows:
+                        break
+                else:
+                    listing_done = True
+                self.writer.flush()
+                self.state.set_times(completed_hwms, self.started)
+                completed_hwms.clear()
+        return rows_seen
+
+    def _mark_vanished(self) -> dict[str, int]:
+        vanished: dict[str, int] = {}
+        for model in raw_api_models():
+            sql = load_sql("raw/mark_vanished.sql", table=model.table)
+            result = self.con.execute(sql, {"sweep_started_at": self.started})
+            vanished[model.table] = result.fetchone()[0]  # type: ignore[index]
+        return vanished

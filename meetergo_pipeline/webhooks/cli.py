@@ -71,7 +71,13 @@ def run_serve(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    serve(token, args.log_dir or settings.webhook_log_dir, host=args.host, port=args.port, limits=limits)
+    serve(
+        token,
+        args.log_dir or settings.webhook_log_dir,
+        host=args.host,
+        port=args.port,
+        limits=limits,
+    )
     return 0
 
 

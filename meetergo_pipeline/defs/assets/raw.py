@@ -5,25 +5,34 @@ from typing import Literal
 
 import duckdb
 from dagster import (
+    AssetCheckSpec,
     AssetExecutionContext,
-    AssetKey,
-    AssetSpec,
     Config,
     MaterializeResult,
     asset,
     multi_asset,
 )
 
+from meetergo_pipeline.defs.catalogue import asset_key, asset_spec
+from meetergo_pipeline.defs.checks import to_check_result
 from meetergo_pipeline.defs.resources import (
     MeetergoAPIResource,
     MeetergoWarehouse,
     SyncSettings,
     WebhookLogResource,
 )
+from meetergo_pipeline.models import model, raw_api_models
+from meetergo_pipeline.sql import load_sql
+from meetergo_pipeline.transform.checks import (
+    check_row_counts_against_api,
+    check_webhook_log_silence,
+)
 from meetergo_pipeline.warehouse.sync import sync_api_to_raw
 from meetergo_pipeline.webhooks.ingest import ingest_webhook_logs
 
-RAW_API_TABLES = ("users", "meeting_types", "appointments")
+APPOINTMENTS = asset_key(model("raw.appointments"))
+WEBHOOK_EVENTS_MODEL = model("raw.webhook_events")
+WEBHOOK_EVENTS = asset_key(WEBHOOK_EVENTS_MODEL)
 
 
 class ApiSyncConfig(Config):
@@ -33,15 +42,8 @@ class ApiSyncConfig(Config):
 
 
 @multi_asset(
-    specs=[
-        AssetSpec(
-            AssetKey(["raw", table]),
-            description=f"meetergo {table.replace('_', ' ')}: one row per id, JSON payload kept.",
-            group_name="raw",
-            kinds={"duckdb"},
-        )
-        for table in RAW_API_TABLES
-    ],
+    specs=[asset_spec(api_model) for api_model in raw_api_models()],
+    check_specs=[AssetCheckSpec("row_counts_against_api", asset=APPOINTMENTS, blocking=True)],
 )
 def raw_api_tables(
     context: AssetExecutionContext,
@@ -50,6 +52,7 @@ def raw_api_tables(
     warehouse: MeetergoWarehouse,
     sync_settings: SyncSettings,
 ):
+    """Syncs the meetergo API into the raw tables (see meetergo_pipeline/warehouse/sync.py)."""
     with meetergo_api.open_client() as client, warehouse.get_connection() as con:
         report = sync_api_to_raw(
             con,
@@ -60,41 +63,53 @@ def raw_api_tables(
             progress=context.log.info,
         )
         counts = _live_row_counts(con)
+        row_counts = check_row_counts_against_api(con)
     context.log.info(
         f"sync finished: mode {report.mode}, {report.requests_spent} requests, "
         f"{report.rate_limited} answered 429"
     )
-    for table in RAW_API_TABLES:
+    for api_model in raw_api_models():
         yield MaterializeResult(
-            asset_key=AssetKey(["raw", table]),
+            asset_key=asset_key(api_model),
             metadata={
-                "rows": counts[table],
+                "rows": counts[api_model.table],
                 "requests_spent": report.requests_spent,
                 "answered_429": report.rate_limited,
                 "mode": report.mode,
                 "rescanned": report.rescanned,
                 "attempt": context.retry_number + 1,
-                "vanished": report.vanished.get(f"raw.{table}", 0),
+                "vanished": report.vanished.get(api_model.table, 0),
             },
         )
+    yield to_check_result(APPOINTMENTS, "row_counts_against_api", row_counts)
 
 
-@asset(key=["raw", "webhook_events"], group_name="raw", kinds={"duckdb"})
+@asset(
+    key=WEBHOOK_EVENTS,
+    description=WEBHOOK_EVENTS_MODEL.description,
+    group_name="raw",
+    kinds={"duckdb"},
+    check_specs=[AssetCheckSpec("webhook_log_not_silent", asset=WEBHOOK_EVENTS)],
+)
 def raw_webhook_events(
     context: AssetExecutionContext, warehouse: MeetergoWarehouse, webhook_log: WebhookLogResource
-) -> MaterializeResult:
+):
     """Deduplicated webhook events read incrementally from the receiver's JSONL log."""
     with warehouse.get_connection() as con:
         result = ingest_webhook_logs(con, webhook_log.path)
-        (rows,) = con.execute("SELECT count(*) FROM raw.webhook_events").fetchone()  # type: ignore[misc]
+        (rows,) = con.execute(
+            load_sql("tables/count_rows.sql", table=WEBHOOK_EVENTS_MODEL.table)
+        ).fetchone()  # type: ignore[misc]
     context.log.info(f"webhook log: {result}")
-    return MaterializeResult(metadata={"rows": rows, **asdict(result)})
+    yield MaterializeResult(metadata={"rows": rows, **asdict(result)})
+    silence = check_webhook_log_silence(webhook_log.path, webhook_log.silence_warn_minutes)
+    yield to_check_result(WEBHOOK_EVENTS, "webhook_log_not_silent", silence)
 
 
 def _live_row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    return {
-        table: con.execute(f"SELECT count(*) FROM raw.{table} WHERE deleted_at IS NULL").fetchone()[
-            0
-        ]
-        for table in RAW_API_TABLES
-    }
+    """Rows the API still lists, by raw table."""
+    counts: dict[str, int] = {}
+    for api_model in raw_api_models():
+        sql = load_sql("raw/count_live_rows.sql", table=api_model.table)
+        (counts[api_model.table],) = con.execute(sql).fetchone()  # type: ignore[misc]
+    return counts

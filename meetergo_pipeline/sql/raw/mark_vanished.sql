@@ -1,6 +1,6 @@
 -- After a complete sweep: rows the API no longer lists get deleted_at (never removed).
--- `{table}` is one of raw.users, raw.meeting_types, raw.appointments.
-UPDATE {table}
+-- `{{table}}` is one of raw.users, raw.meeting_types, raw.appointments.
+UPDATE {{table}}
 SET deleted_at = $sweep_started_at
 WHERE deleted_at IS NULL
   AND last_seen_at < $sweep_started_at

@@ -1,0 +1,5 @@
+-- The API's user total and the live row counts of the two most recent sync runs, newest first.
+SELECT api_user_total, users_live, appointments_live
+FROM raw.sync_runs
+ORDER BY finished_at DESC
+LIMIT 2

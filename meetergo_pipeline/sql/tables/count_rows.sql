@@ -1,0 +1,2 @@
+-- Rows of one table ({{table}}, qualified).
+SELECT count(*) FROM {{table}}
