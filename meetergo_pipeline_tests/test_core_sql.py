@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +22,9 @@ from meetergo_pipeline_tests.support.raw_rows import (
     flat_event,
     open_raw_db,
     table_snapshot,
+    ts,
     user_payload,
 )
-
-
-def ts(text: str) -> datetime:
-    """An aware UTC datetime from ISO text (for exact comparisons)."""
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ import duckdb
 import pytest
 
 from meetergo_pipeline.cli import main
+from meetergo_pipeline.settings import Settings
 from meetergo_pipeline.simulator import SimulatorConfig, SimulatorServer
 from meetergo_pipeline.warehouse import publish
 from meetergo_pipeline.warehouse.connection import connect_writer
@@ -37,7 +38,6 @@ from meetergo_pipeline.warehouse.publish import (
     drop_attendee_pseudonym,
     publish_snapshot,
     published_tables,
-    snapshot_mode,
 )
 from meetergo_pipeline.warehouse.snapshot_shell import snapshot_shell_command
 from meetergo_pipeline.webhooks.log import delivery_line
@@ -303,27 +303,25 @@ def test_the_default_key_is_kept_owner_only_and_pseudonyms_stay_stable(
     before = set(query(synced.snapshot, "SELECT * FROM core.appointment_attendees"))
     working = synced.copy_working_file(tmp_path / "w.duckdb")
     shutil.copy2(key_file, tmp_path / PSEUDONYM_KEY_FILE)
-    monkeypatch.delenv("MEETERGO_PSEUDONYM_KEY", raising=False)
-    assert pseudonym_key(tmp_path) == key
+    assert pseudonym_key(tmp_path, None) == key
     con = connect_writer(working)
     try:
-        publish_snapshot(con, tmp_path / "again.duckdb")
+        publish_snapshot(con, tmp_path / "again.duckdb", key=pseudonym_key(tmp_path, None))
         # the variable, set to the file's text, gives the same pseudonyms
-        monkeypatch.setenv("MEETERGO_PSEUDONYM_KEY", key.decode())
-        publish_snapshot(con, tmp_path / "from_variable.duckdb")
-        monkeypatch.setenv("MEETERGO_PSEUDONYM_KEY", "too-short")
-        with pytest.raises(ValueError, match="MEETERGO_PSEUDONYM_KEY must be at least 16"):
-            publish_snapshot(con, tmp_path / "never.duckdb")
+        configured = Settings.from_env({"MEETERGO_PSEUDONYM_KEY": key.decode()}).pseudonym_key
+        publish_snapshot(
+            con, tmp_path / "from_variable.duckdb", key=pseudonym_key(tmp_path, configured)
+        )
     finally:
         con.close()
+    with pytest.raises(ValueError, match="MEETERGO_PSEUDONYM_KEY must be at least 16"):
+        Settings.from_env({"MEETERGO_PSEUDONYM_KEY": "too-short"})
     for name in ("again.duckdb", "from_variable.duckdb"):
         assert set(query(tmp_path / name, "SELECT * FROM core.appointment_attendees")) == before
-    assert not (tmp_path / "never.duckdb").exists()
 
     fresh = tmp_path / "fresh"
-    monkeypatch.delenv("MEETERGO_PSEUDONYM_KEY")
-    generated = pseudonym_key(fresh)
-    assert generated == pseudonym_key(fresh) and generated != key
+    generated = pseudonym_key(fresh, None)
+    assert generated == pseudonym_key(fresh, None) and generated != key
     assert stat.S_IMODE((fresh / PSEUDONYM_KEY_FILE).stat().st_mode) == 0o600
 
 
@@ -384,6 +382,7 @@ def test_shell_without_the_cli_says_what_to_install(
 PUBLISHER = """
 import sys
 from pathlib import Path
+from meetergo_pipeline.settings import Settings
 from meetergo_pipeline.warehouse.connection import connect_writer
 from meetergo_pipeline.warehouse.publish import publish_snapshot
 working, snapshot, times = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -481,6 +480,7 @@ def test_a_failed_publish_leaves_the_previous_snapshot_and_the_connection_clean(
 KILLED_MID_BUILD = """
 import sys, time
 from meetergo_pipeline.warehouse import publish
+from meetergo_pipeline.settings import Settings
 from meetergo_pipeline.warehouse.connection import connect_writer
 
 def stall(con):
@@ -527,19 +527,17 @@ def test_files_are_owner_only_unless_the_mode_is_widened(
     assert stat.S_IMODE(synced.snapshot.stat().st_mode) == 0o600
     assert stat.S_IMODE(synced.working.stat().st_mode) == 0o600
     working = synced.copy_working_file(tmp_path / "w.duckdb")
-    monkeypatch.setenv("MEETERGO_SNAPSHOT_MODE", "0640")
+    group_mode = Settings.from_env({"MEETERGO_SNAPSHOT_MODE": "0640"}).snapshot_mode
     con = connect_writer(working)
     try:
-        publish_snapshot(con, tmp_path / "group.duckdb", key=LONG_KEY)
+        publish_snapshot(con, tmp_path / "group.duckdb", key=LONG_KEY, mode=group_mode)
     finally:
         con.close()
     assert stat.S_IMODE((tmp_path / "group.duckdb").stat().st_mode) == 0o640
     for bad in ("0666", "0755", "rw-r-----", "0200", "1640"):
-        monkeypatch.setenv("MEETERGO_SNAPSHOT_MODE", bad)
         with pytest.raises(ValueError, match="MEETERGO_SNAPSHOT_MODE must be an octal"):
-            snapshot_mode()
-    monkeypatch.delenv("MEETERGO_SNAPSHOT_MODE")
-    assert snapshot_mode() == 0o600
+            Settings.from_env({"MEETERGO_SNAPSHOT_MODE": bad})
+    assert Settings.from_env({}).snapshot_mode == 0o600
     created = tmp_path / "new" / "working.duckdb"
     connect_writer(created).close()
     assert stat.S_IMODE(created.stat().st_mode) == 0o600

@@ -27,7 +27,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from meetergo_pipeline.webhooks.cli import TOKEN_ENV
+from meetergo_pipeline.settings import Settings, variable
 from meetergo_pipeline.webhooks.connections import MAX_HEADER_BYTES
 from meetergo_pipeline.webhooks.log import QUARANTINE_DIR, event_log_path, quarantine_path, utc_now
 from meetergo_pipeline.webhooks.receiver import (
@@ -38,16 +38,20 @@ from meetergo_pipeline.webhooks.receiver import (
     create_receiver_app,
 )
 from meetergo_pipeline.webhooks.server import GRACEFUL_STOP_S, ReceiverServer
-from meetergo_pipeline.webhooks.settings import (
-    BODY_TIMEOUT_ENV,
-    HEADER_TIMEOUT_ENV,
-    MAX_CONNECTIONS_ENV,
-    ReceiverLimits,
-    receiver_limits_from_env,
-)
-from meetergo_pipeline_tests.test_webhook_receiver import booking, logged, quarantined
+from meetergo_pipeline.webhooks.settings import ReceiverLimits
+from meetergo_pipeline_tests.support.receiver_log import booking, logged, quarantined
 
 ROOT = Path(__file__).parents[1]
+TOKEN_ENV = variable("webhook_token")
+HEADER_TIMEOUT_ENV = variable("webhook_header_timeout_s")
+BODY_TIMEOUT_ENV = variable("webhook_body_timeout_s")
+MAX_CONNECTIONS_ENV = variable("webhook_max_connections")
+
+
+def receiver_limits_from_env(environ: dict[str, str]) -> ReceiverLimits:
+    return ReceiverLimits.from_settings(Settings.from_env(environ))
+
+
 QUICK = ReceiverLimits(header_timeout_s=0.5, body_timeout_s=0.5, keepalive_s=0.5)
 
 

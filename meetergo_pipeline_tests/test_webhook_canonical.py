@@ -23,8 +23,8 @@ from meetergo_pipeline.webhooks.body import first_key_wins, read_body_keys
 from meetergo_pipeline.webhooks.ingest import ingest_webhook_logs
 from meetergo_pipeline.webhooks.log import delivery_line
 from meetergo_pipeline.webhooks.receiver import judge_body
+from meetergo_pipeline_tests.support.raw_rows import appointment_payload, open_raw_db, ts
 from meetergo_pipeline_tests.support.webhooks import ingest_body, ingest_deliveries
-from meetergo_pipeline_tests.test_core_sql import appointment_payload, open_raw_db, ts
 
 RECEIVED = datetime(2025, 3, 20, 12, 0, tzinfo=UTC)
 

@@ -26,18 +26,9 @@ from meetergo_pipeline.webhooks.ingest import ingest_webhook_logs
 from meetergo_pipeline.webhooks.log import event_log_path, utc_now
 from meetergo_pipeline.webhooks.receiver import MASKED_PATH, TokenMaskingFilter
 from meetergo_pipeline.webhooks.server import ReceiverServer
+from meetergo_pipeline_tests.support.receiver_log import booking, logged, quarantined
 
 SCHEMA_SQL = Path(__file__).parents[1] / "meetergo_pipeline" / "sql" / "raw" / "schema.sql"
-
-
-def booking(event: str = "booking_created", appointment_id: str = "apt-1", **extra: object) -> dict:
-    return {
-        "webhookType": event,
-        "id": appointment_id,
-        "start": "2025-03-01T10:00:00+01:00",
-        "createdAt": "2025-02-20T08:00:00Z",
-        **extra,
-    }
 
 
 @pytest.fixture
@@ -54,22 +45,6 @@ def log_dir(tmp_path: Path) -> Path:
 def server(token: str, log_dir: Path) -> Iterator[ReceiverServer]:
     with ReceiverServer(token, log_dir) as running:
         yield running
-
-
-def logged(log_dir: Path) -> list[dict]:
-    return [
-        json.loads(line)
-        for path in sorted(log_dir.glob("events-*.jsonl"))
-        for line in path.read_text().splitlines()
-    ]
-
-
-def quarantined(log_dir: Path) -> list[dict]:
-    return [
-        json.loads(line)
-        for path in sorted((log_dir / "quarantine").glob("*.jsonl"))
-        for line in path.read_text().splitlines()
-    ]
 
 
 def ingest(log_dir: Path, db_path: Path) -> duckdb.DuckDBPyConnection:

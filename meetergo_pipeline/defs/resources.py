@@ -11,12 +11,13 @@ from typing import Any
 
 import duckdb
 from dagster import ConfigurableResource, EnvVar, InitResourceContext
-from dagster_duckdb import DuckDBResource
 
 from meetergo_pipeline.client import Credential, MeetergoClient, build_client
 from meetergo_pipeline.settings import DEFAULTS, ClientSettings, Settings, variable
 from meetergo_pipeline.transform import TransformSettings
 from meetergo_pipeline.warehouse.connection import connect_writer
+from meetergo_pipeline.warehouse.pseudonym import pseudonym_key
+from meetergo_pipeline.warehouse.publish import publish_snapshot
 from meetergo_pipeline.warehouse.sync import SyncPolicy
 
 
@@ -49,11 +50,14 @@ class MeetergoAPIResource(ConfigurableResource):
         )
 
 
-class MeetergoWarehouse(DuckDBResource):
+class MeetergoWarehouse(ConfigurableResource):
     """The working DuckDB file (single writer) and where its read-only snapshot is published."""
 
-    snapshot_path: str = str(DEFAULTS.snapshot_path)
+    database: str = str(DEFAULTS.duckdb_path)
     memory_limit: str = DEFAULTS.duckdb_memory_limit
+    snapshot_path: str = str(DEFAULTS.snapshot_path)
+    snapshot_mode: int = DEFAULTS.snapshot_mode
+    pseudonym_key: str | None = None
 
     @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -66,6 +70,11 @@ class MeetergoWarehouse(DuckDBResource):
             yield con
         finally:
             con.close()
+
+    def publish(self, con: duckdb.DuckDBPyConnection) -> Path:
+        """Publish the snapshot from the writer's connection `con` (see `publish_snapshot`)."""
+        key = pseudonym_key(Path(self.database).parent, self.pseudonym_key)
+        return publish_snapshot(con, self.snapshot_path, key=key, mode=self.snapshot_mode)
 
 
 class SyncSettings(ConfigurableResource):
@@ -138,8 +147,10 @@ def build_resources(settings: Settings) -> dict[str, Any]:
         ),
         "warehouse": MeetergoWarehouse(
             database=str(settings.duckdb_path),
-            snapshot_path=str(settings.snapshot_path),
             memory_limit=settings.duckdb_memory_limit,
+            snapshot_path=str(settings.snapshot_path),
+            snapshot_mode=settings.snapshot_mode,
+            pseudonym_key=EnvVar(variable("pseudonym_key")) if settings.pseudonym_key else None,
         ),
         "sync_settings": SyncSettings(
             lookback_days=settings.sync_lookback_days,

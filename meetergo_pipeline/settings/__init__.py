@@ -71,6 +71,8 @@ class Settings:
     duckdb_path: Path
     duckdb_memory_limit: str
     snapshot_path: Path
+    snapshot_mode: int
+    pseudonym_key: str | None = field(repr=False)
     sync_workers: int
     sync_commit_every_rows: int
     sync_lookback_days: float
@@ -84,6 +86,10 @@ class Settings:
     schedule_timezone: str
     webhook_token: str | None = field(repr=False)
     webhook_log_dir: Path
+    webhook_header_timeout_s: float
+    webhook_body_timeout_s: float
+    webhook_keepalive_s: float
+    webhook_max_connections: int
     webhook_silence_warn_minutes: float
     reconciliation_warn_threshold: int
     reporting_timezone: str

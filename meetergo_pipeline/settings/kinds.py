@@ -139,6 +139,30 @@ class ApiCredential(Kind):
         return value
 
 
+@dataclass(frozen=True)
+class FileMode(Kind):
+    """Octal permission bits of a published file: owner-readable, no execute bits, no write
+    for group or others (`0600`, `0640`, `0644`)."""
+
+    expected: str = (
+        "an octal file mode such as 0600 (owner only) or 0640 (also the file's group), "
+        "readable by the owner, without execute bits and without write for group or others"
+    )
+
+    def parse(self, raw: str) -> int:
+        try:
+            return self.check(int(raw.strip(), 8))
+        except ValueError:
+            raise self.invalid() from None
+
+    def check(self, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.invalid()
+        if not 0 <= value <= 0o777 or value & 0o133 or not value & 0o400:
+            raise self.invalid()
+        return value
+
+
 TEXT = Text()
 COUNT = Number(int, 0)
 AT_LEAST_ONE = Number(int, 1)
@@ -148,4 +172,5 @@ SHARE = Number(float, 0, 1, minimum_allowed=False)
 MONEY = Number(Decimal, 0)
 PATH = FsPath()
 URL = Url()
+FILE_MODE = FileMode()
 CREDENTIAL = ApiCredential()

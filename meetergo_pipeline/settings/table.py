@@ -14,6 +14,7 @@ from meetergo_pipeline.settings.kinds import (
     AT_LEAST_ONE,
     COUNT,
     CREDENTIAL,
+    FILE_MODE,
     MONEY,
     NON_NEGATIVE,
     PATH,
@@ -66,6 +67,12 @@ PREDICATE = Text(
 WEBHOOK_TOKEN = Text(
     f"at least {MIN_TOKEN_LENGTH} URL-safe characters (letters, digits, - _ . ~)",
     pattern=f"[A-Za-z0-9._~-]{{{MIN_TOKEN_LENGTH},}}",
+)
+
+SECRET_KEY = Text(
+    "at least 16 characters of secret text, e.g. "
+    "python -c 'import secrets; print(secrets.token_urlsafe(32))'",
+    pattern=r"\S{16,}",
 )
 
 SETTINGS: tuple[Setting, ...] = (
@@ -135,6 +142,20 @@ SETTINGS: tuple[Setting, ...] = (
         "read-only snapshot for analysts, replaced atomically after each successful run",
     ),
     Setting(
+        "MEETERGO_SNAPSHOT_MODE",
+        "0600",
+        FILE_MODE,
+        "permission bits of the snapshot (octal); `0640` lets the file's group of analysts read it",
+    ),
+    Setting(
+        "MEETERGO_PSEUDONYM_KEY",
+        None,
+        SECRET_KEY,
+        "key of the attendee pseudonyms in the snapshot (HMAC-SHA256); unset: generated once "
+        "and kept in `meetergo_pseudonym.key` beside the working file",
+        secret=True,
+    ),
+    Setting(
         "MEETERGO_SYNC_WORKERS",
         "4",
         AT_LEAST_ONE,
@@ -190,6 +211,32 @@ SETTINGS: tuple[Setting, ...] = (
         PATH,
         "where the receiver appends deliveries (and where other receivers may drop "
         "JSON/JSONL files)",
+    ),
+    Setting(
+        "MEETERGO_WEBHOOK_HEADER_TIMEOUT_S",
+        "10",
+        POSITIVE,
+        "seconds from a connection's start (or its previous response) until a request's "
+        "headers must be complete",
+    ),
+    Setting(
+        "MEETERGO_WEBHOOK_BODY_TIMEOUT_S",
+        "30",
+        POSITIVE,
+        "seconds from a request's headers until its whole body must have arrived (else 408)",
+    ),
+    Setting(
+        "MEETERGO_WEBHOOK_KEEPALIVE_S",
+        "5",
+        POSITIVE,
+        "seconds an idle keep-alive connection stays open after a response",
+    ),
+    Setting(
+        "MEETERGO_WEBHOOK_MAX_CONNECTIONS",
+        "512",
+        AT_LEAST_ONE,
+        "open receiver connections at most (lowered to fit the open-file limit); at the limit "
+        "the oldest idle one is closed, or the new one gets 503 if none is idle",
     ),
     Setting(
         "MEETERGO_WEBHOOK_SILENCE_WARN_MINUTES",

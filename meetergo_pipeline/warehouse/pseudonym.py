@@ -24,18 +24,13 @@ MIN_KEY_LENGTH = 16
 HMAC_BLOCK_SIZE = 64  # bytes, SHA-256's block
 
 
-def pseudonym_key(key_dir: Path) -> bytes:
-    """The configured key, else the one kept in `key_dir` (generated there on first use).
+def pseudonym_key(key_dir: Path, configured: str | None) -> bytes:
+    """`configured` (the checked `MEETERGO_PSEUDONYM_KEY`), else the key kept in `key_dir`
+    (generated there on first use).
 
-    Raises ValueError naming the variable or the file when the key is too short to be secret.
+    Raises ValueError naming the file when the kept key is too short to be secret.
     """
-    configured = os.environ.get(PSEUDONYM_KEY_VARIABLE, "").strip()
     if configured:
-        if len(configured) < MIN_KEY_LENGTH:
-            raise ValueError(
-                f"{PSEUDONYM_KEY_VARIABLE} must be at least {MIN_KEY_LENGTH} characters of "
-                "secret text, e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))'"
-            )
         return configured.encode()
     return _kept_key(key_dir / PSEUDONYM_KEY_FILE)
 

@@ -28,14 +28,13 @@ from pathlib import Path
 
 import duckdb
 
+from meetergo_pipeline.settings import DEFAULTS
 from meetergo_pipeline.sql import load_sql
 from meetergo_pipeline.warehouse.durable import fsync_directory, fsync_file
-from meetergo_pipeline.warehouse.pseudonym import hmac_pads, pseudonym_key
+from meetergo_pipeline.warehouse.pseudonym import hmac_pads
 
 PUBLISHED_SCHEMAS = ("core", "analytics")
 SNAPSHOT_STORAGE_VERSION = "v1.0.0"
-SNAPSHOT_MODE_VARIABLE = "MEETERGO_SNAPSHOT_MODE"
-DEFAULT_SNAPSHOT_MODE = 0o600
 BUILD_SUFFIX = ".publish"
 PUBLISHED_CATALOG = "published"
 
@@ -44,18 +43,16 @@ def publish_snapshot(
     con: duckdb.DuckDBPyConnection,
     snapshot_path: str | Path,
     *,
-    key: bytes | None = None,
-    mode: int | None = None,
+    key: bytes,
+    mode: int = DEFAULTS.snapshot_mode,
 ) -> Path:
     """Build the snapshot from `con` (the writer's connection) and replace `snapshot_path`.
 
-    `key` is the pseudonym key (default: `pseudonym_key` beside the working file), `mode` the
-    snapshot's permission bits (default: `snapshot_mode()`). Call it outside an open
-    transaction; `con` is left as it was, with nothing attached.
+    `key` is the pseudonym key (`pseudonym_key`), `mode` the snapshot's permission bits
+    (`MEETERGO_SNAPSHOT_MODE`). Call it outside an open transaction; `con` is left as it
+    was, with nothing attached.
     """
     snapshot = Path(snapshot_path)
-    key = pseudonym_key(working_directory(con)) if key is None else key
-    mode = snapshot_mode() if mode is None else mode
     snapshot.parent.mkdir(parents=True, exist_ok=True)
     _remove_abandoned_builds(snapshot)
     build_dir = Path(
@@ -131,37 +128,6 @@ def contract_sql() -> str:
     if "{{" in sql:
         raise RuntimeError("unfilled placeholder in meetergo_pipeline/sql/publish")
     return sql
-
-
-def snapshot_mode() -> int:
-    """Permission bits of the snapshot: `MEETERGO_SNAPSHOT_MODE` (octal), default 0600.
-
-    Owner read is required; execute bits and write bits for group or others are refused.
-    """
-    text = os.environ.get(SNAPSHOT_MODE_VARIABLE, "").strip()
-    if not text:
-        return DEFAULT_SNAPSHOT_MODE
-    try:
-        mode = int(text, 8)
-    except ValueError:
-        mode = -1
-    if not 0 <= mode <= 0o777 or mode & 0o133 or not mode & 0o400:
-        raise ValueError(
-            f"{SNAPSHOT_MODE_VARIABLE} must be an octal file mode such as 0600 (owner only) or "
-            f"0640 (also the file's group), readable by the owner, without execute bits and "
-            f"without write for group or others; got {text!r}"
-        )
-    return mode
-
-
-def working_directory(con: duckdb.DuckDBPyConnection) -> Path:
-    """The folder of the file `con` works on (where the pseudonym key is kept by default)."""
-    row = con.execute(
-        "SELECT path FROM duckdb_databases() WHERE database_name = current_database()"
-    ).fetchone()
-    if row is None or not row[0]:
-        raise ValueError("publishing from an in-memory database needs an explicit pseudonym key")
-    return Path(row[0]).resolve().parent
 
 
 def _contract_files() -> list[tuple[str, str, str]]:

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from meetergo_pipeline.settings import DEFAULTS, Settings, variable
-from meetergo_pipeline.webhooks.settings import receiver_limits_from_env
+from meetergo_pipeline.webhooks.settings import ReceiverLimits
 
 TOKEN_VARIABLE = variable("webhook_token")
 LOG_DIR_VARIABLE = variable("webhook_log_dir")
@@ -66,7 +66,6 @@ def run_serve(args: argparse.Namespace) -> int:
     try:
         settings = Settings.from_env()
         token = receiver_token(settings)
-        limits = receiver_limits_from_env()
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -76,7 +75,7 @@ def run_serve(args: argparse.Namespace) -> int:
         args.log_dir or settings.webhook_log_dir,
         host=args.host,
         port=args.port,
-        limits=limits,
+        limits=ReceiverLimits.from_settings(settings),
     )
     return 0
 

@@ -7,6 +7,7 @@ Each row carries the API's JSON payload with its live field names beside the typ
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,11 @@ import duckdb
 from meetergo_pipeline_tests.support.webhooks import ingest_body
 
 READ_AT = "2025-03-20T06:00:00Z"
+
+
+def ts(text: str) -> datetime:
+    """An aware UTC datetime from ISO text (for exact comparisons)."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC)
 
 
 def open_raw_db(path: Path) -> duckdb.DuckDBPyConnection:

@@ -23,7 +23,6 @@ from meetergo_pipeline.transform import (
     check_reconciliation,
     check_usage_against_plan,
 )
-from meetergo_pipeline.warehouse.publish import publish_snapshot
 
 USAGE = asset_key(model("analytics.usage_billing_monthly"))
 RECONCILIATION = asset_key(model("analytics.webhook_reconciliation"))
@@ -71,5 +70,5 @@ def analytics_tables(
 def published_snapshot(warehouse: MeetergoWarehouse) -> MaterializeResult:
     """The read-only copy analysts query, replaced atomically after every successful run."""
     with warehouse.get_connection() as con:
-        path = publish_snapshot(con, warehouse.snapshot_path)
+        path = warehouse.publish(con)
     return MaterializeResult(metadata={"path": str(path), "bytes": path.stat().st_size})
