@@ -32,6 +32,7 @@ from meetergo_pipeline.settings import DEFAULTS
 from meetergo_pipeline.sql import load_sql
 from meetergo_pipeline.warehouse.durable import fsync_directory, fsync_file
 from meetergo_pipeline.warehouse.pseudonym import hmac_pads
+from meetergo_pipeline.warehouse.transaction import transaction
 
 PUBLISHED_SCHEMAS = ("core", "analytics")
 SNAPSHOT_STORAGE_VERSION = "v1.0.0"
@@ -103,37 +104,31 @@ def drop_attendee_pseudonym(con: duckdb.DuckDBPyConnection) -> None:
 
 def _create_published_tables(con: duckdb.DuckDBPyConnection) -> None:
     """One transaction: every table reads the same state of the working file."""
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         for schema in PUBLISHED_SCHEMAS:
             con.execute(f"CREATE SCHEMA {PUBLISHED_CATALOG}.{schema}")
         for statement in con.extract_statements(contract_sql()):
             con.execute(statement.query)
         _copy_comments(con)
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
 
 
 def published_tables() -> list[str]:
     """`schema.table` of every table the contract publishes."""
-    return [f"{schema}.{name}" for schema, name, _ in _contract_files()]
+    return [f"{schema}.{name}" for schema, name in _contract_tables()]
 
 
 def contract_sql() -> str:
     """Every contract file, creating its table in the catalog being published."""
-    sql = "\n".join(text for _, _, text in _contract_files())
-    sql = sql.replace("{{published}}", PUBLISHED_CATALOG)
-    if "{{" in sql:
-        raise RuntimeError("unfilled placeholder in meetergo_pipeline/sql/publish")
-    return sql
+    return "\n".join(
+        load_sql(f"publish/{schema}/{table}.sql", published=PUBLISHED_CATALOG)
+        for schema, table in _contract_tables()
+    )
 
 
-def _contract_files() -> list[tuple[str, str, str]]:
+def _contract_tables() -> list[tuple[str, str]]:
     publish = files("meetergo_pipeline.sql").joinpath("publish")
     return [
-        (schema, entry.name.removesuffix(".sql"), entry.read_text(encoding="utf-8"))
+        (schema, entry.name.removesuffix(".sql"))
         for schema in PUBLISHED_SCHEMAS
         for entry in sorted(publish.joinpath(schema).iterdir(), key=lambda e: e.name)
         if entry.name.endswith(".sql")

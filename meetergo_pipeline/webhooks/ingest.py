@@ -33,6 +33,7 @@ from typing import BinaryIO
 import duckdb
 
 from meetergo_pipeline.sql import load_sql
+from meetergo_pipeline.warehouse.transaction import transaction
 from meetergo_pipeline.webhooks.log import append_durably, quarantine_line, quarantine_path, utc_now
 
 logger = logging.getLogger("meetergo_pipeline.webhooks.ingest")
@@ -69,21 +70,13 @@ def ingest_webhook_logs(
     log_dir = Path(log_dir)
     total = IngestResult()
     rejected: list[bytes] = []
-    with tempfile.TemporaryDirectory(prefix="webhook-ingest-") as scratch:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            con.execute(load_sql("webhooks/macros.sql"))
-            cursors = dict(
-                con.execute("SELECT file_name, byte_offset FROM raw.webhook_log_cursor").fetchall()
-            )
-            for path in sorted([*log_dir.glob("*.jsonl"), *log_dir.glob("*.json")]):
-                reader = _FileIngest(con, path, Path(scratch), rejected)
-                total += reader.run(cursors.get(path.name, 0), batch_bytes)
-            con.execute(load_sql("webhooks/drop_temp_tables.sql"))
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+    with tempfile.TemporaryDirectory(prefix="webhook-ingest-") as scratch, transaction(con):
+        con.execute(load_sql("webhooks/macros.sql"))
+        cursors = dict(con.execute(load_sql("webhooks/cursors.sql")).fetchall())
+        for path in sorted([*log_dir.glob("*.jsonl"), *log_dir.glob("*.json")]):
+            reader = _FileIngest(con, path, Path(scratch), rejected)
+            total += reader.run(cursors.get(path.name, 0), batch_bytes)
+        con.execute(load_sql("webhooks/drop_temp_tables.sql"))
     if rejected:
         # After the commit: a rerun after a crash must not quarantine the same lines twice.
         append_durably(quarantine_path(log_dir, utc_now()), rejected)
@@ -257,15 +250,10 @@ def backfill_webhook_events(con: duckdb.DuckDBPyConnection) -> int:
     (unfilled,) = counts  # type: ignore[misc]
     if not unfilled:
         return 0
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with transaction(con):
         for name in ("macros", "backfill_bodies", "canonical_events", "backfill_columns"):
             con.execute(load_sql(f"webhooks/{name}.sql"))
         con.execute(load_sql("webhooks/drop_temp_tables.sql"))
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
     logger.info(
         "filled the typed columns of %d webhook events stored before they existed", unfilled
     )
