@@ -7,6 +7,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from meetergo_pipeline.client import Credential, MeetergoError, build_client
 from meetergo_pipeline.settings import SETTINGS, Settings, markdown_table
@@ -89,6 +90,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the table of every setting, its default and meaning (the README's)",
     )
     settings.set_defaults(handler=_settings)
+    docs = commands.add_parser(
+        "docs",
+        help="write the analysts' data dictionary from the published tables' comments",
+        description="Build an empty warehouse at the default settings, publish it and write "
+        "every published table and column with its comment as markdown.",
+    )
+    docs.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="where to write (default: docs/data-dictionary.md)",
+    )
+    docs.set_defaults(handler=_docs)
     shell = commands.add_parser(
         "shell",
         help="open the analysts' snapshot in the DuckDB CLI, read-only",
@@ -154,6 +168,13 @@ def _sync(args: argparse.Namespace) -> int:
 
     Credential.parse(Settings.from_env().api_key or "")
     return run_sync_job(args.mode)
+
+
+def _docs(args: argparse.Namespace) -> int:
+    from meetergo_pipeline.data_dictionary import DEFAULT_OUTPUT, write_data_dictionary
+
+    print(f"wrote {write_data_dictionary(args.output or DEFAULT_OUTPUT)}")
+    return 0
 
 
 def _shell(args: argparse.Namespace) -> int:

@@ -25,6 +25,7 @@ README = Path(__file__).parents[1] / "README.md"
         ["sync"],
         ["fetch"],
         ["settings"],
+        ["docs"],
         ["shell"],
         ["simulate"],
         ["webhooks"],
