@@ -10,6 +10,7 @@ receiver writes them) and on the core SQL with hand-built raw rows.
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -28,6 +29,7 @@ from meetergo_pipeline.transform import (
     build_core,
     check_no_rejected_booking_events,
     check_non_null_keys,
+    check_unique_ids,
 )
 from meetergo_pipeline_tests.support.pipeline_env import PipelineEnv, run_sync
 from meetergo_pipeline_tests.support.raw_rows import (
@@ -37,7 +39,7 @@ from meetergo_pipeline_tests.support.raw_rows import (
     open_raw_db,
     ts,
 )
-from meetergo_pipeline_tests.support.webhooks import append_to_log
+from meetergo_pipeline_tests.support.webhooks import Delivery, append_to_log, ingest_deliveries
 
 NO_START = "no start time for an appointment the API has not listed"
 NOT_A_DATE = "start time not parseable: text in no known date and time format"
@@ -57,6 +59,7 @@ CASES: dict[str, tuple[str, str, str]] = {
     "start not a date": ("booking_created", "flat", NOT_A_DATE),
     "created without start": ("booking_created", "flat", NO_START),
 }
+BOOKING_EVENT_TYPES = ("booking_created", "booking_rescheduled", "booking_cancelled")
 
 
 def bad_body(case: str, appointment_id: str, at: str) -> dict[str, Any]:
@@ -386,6 +389,60 @@ def test_a_creation_time_the_billing_marts_cannot_cut_is_rejected(
     assert con.execute("SELECT appointment_id FROM analytics.metered_bookings").fetchall() == [
         ("apt-fine",)
     ]
+
+
+ODD_TIMES: list[object] = [
+    None,
+    "",
+    0,
+    1735689600,
+    True,
+    [],
+    {},
+    "not a date",
+    "infinity",
+    "-infinity",
+    "294247-01-10T04:00:54Z",
+    "2030-01-20T10:00:00Z",
+]
+
+
+def test_no_webhook_input_alone_trips_a_blocking_check_or_stops_the_marts(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    """Every start x createdAt x type x shape, once about its own appointment, once about one
+    the API lists: the key and unique checks pass and the marts build."""
+    add_listed_appointment(con, "apt-listed")
+    host = {"webhookType": "new_employee", "id": "user-api", "userType": "api-platform"}
+    deliveries: list[Delivery] = [(host, "2030-01-01T00:00:00Z")]
+    for n, (start, created_at, event_type, legacy) in enumerate(
+        itertools.product(ODD_TIMES, ODD_TIMES, BOOKING_EVENT_TYPES, (False, True))
+    ):
+        fields = {"start": start, "createdAt": created_at, "hostIds": ["user-api"]}
+        for appointment_id in (f"apt-{n}", "apt-listed"):
+            if legacy:
+                body = {"event": event_type, "data": {"appointmentId": appointment_id, **fields}}
+            else:
+                body = {"webhookType": event_type, "id": appointment_id, **fields}
+            deliveries.append((body, "2030-01-10T08:00:00Z"))
+    ingest_deliveries(con, deliveries)
+
+    counts = build_core(con)
+    build_analytics(con, TransformSettings(), now=datetime(2030, 1, 15, tzinfo=UTC))
+
+    assert check_non_null_keys(con, "core.appointments", KEY_COLUMNS).passed
+    for table, key in [
+        ("core.appointments", "appointment_id"),
+        ("core.rejected_booking_events", "event_key"),
+        ("analytics.metered_bookings", "appointment_id"),
+    ]:
+        assert check_unique_ids(con, table, key).passed, table
+    held = {row[0] for row in rejected(con)}
+    formed = set(appointment_ids(con))
+    assert "apt-listed" in formed and "apt-listed" not in held
+    assert held and not held & formed
+    assert len(held | formed) == 1 + len(deliveries) // 2
+    assert counts["core.booking_events"] == len(deliveries) - 1
 
 
 def test_no_body_content_reaches_the_quarantine_or_the_check(
