@@ -108,11 +108,20 @@ MODELS: tuple[Model, ...] = (
     ),
     Model(
         "core",
+        "rejected_booking_events",
+        "sql",
+        "Booking webhook events whose appointment, not listed by the API, cannot form a valid "
+        "row (no parseable start, say), with the reason; left out of core.appointments.",
+        key="event_key",
+        upstream=("core.api_appointments", "core.booking_events", "raw.webhook_events"),
+    ),
+    Model(
+        "core",
         "appointments",
         "sql",
         "Each appointment's latest known state across API reads and webhook events.",
         key="appointment_id",
-        upstream=("core.api_appointments", "core.booking_events"),
+        upstream=("core.api_appointments", "core.booking_events", "core.rejected_booking_events"),
     ),
     Model(
         "analytics",

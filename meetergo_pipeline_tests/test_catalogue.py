@@ -124,6 +124,7 @@ def test_every_check_is_attached_to_the_asset_it_judges() -> None:
         ("raw/webhook_events", "webhook_log_not_silent"),
         ("core/appointments", "non_null_keys"),
         ("core/appointments", "references_known_entities"),
+        ("core/rejected_booking_events", "no_rejected_booking_events"),
         ("analytics/usage_billing_monthly", "usage_within_plan"),
         ("analytics/webhook_reconciliation", "reconciliation_within_threshold"),
     }

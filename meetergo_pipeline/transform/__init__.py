@@ -17,6 +17,7 @@ is in :mod:`.checks`.
 from meetergo_pipeline.transform.checks import (
     CheckOutcome,
     check_appointments_reference_known_entities,
+    check_no_rejected_booking_events,
     check_non_null_keys,
     check_reconciliation,
     check_row_counts_against_api,
@@ -36,6 +37,7 @@ __all__ = [
     "build_analytics",
     "build_core",
     "check_appointments_reference_known_entities",
+    "check_no_rejected_booking_events",
     "check_non_null_keys",
     "check_reconciliation",
     "check_row_counts_against_api",

@@ -35,6 +35,9 @@ _PLAN_ALERT_OUTCOMES: dict[str, tuple[Severity, bool]] = {
 # Live appointments falling below this share of the previous run's fail the row-count check.
 MAX_DROP_SHARE = 0.5
 
+# Appointment ids per reason the rejected-events check names in its metadata.
+REJECTED_SAMPLE_SIZE = 10
+
 
 @dataclass(frozen=True)
 class CheckOutcome:
@@ -111,6 +114,47 @@ def check_appointments_reference_known_entities(con: duckdb.DuckDBPyConnection) 
             "unknown_meeting_types": unknown_meeting_types,
             "unknown_hosts": unknown_hosts,
             "sample_appointment_ids": sample or [],
+        },
+    )
+
+
+def check_no_rejected_booking_events(
+    con: duckdb.DuckDBPyConnection, sample_size: int = REJECTED_SAMPLE_SIZE
+) -> CheckOutcome:
+    """No booking webhook event is held in core.rejected_booking_events (WARN).
+
+    A rejected event's appointment is left out of core.appointments while everything else
+    publishes, so this only warns. The metadata counts the events by reason and names up to
+    ``sample_size`` appointment ids per reason; no reason carries body content.
+    """
+    rows = con.execute(
+        load_sql("checks/rejected_booking_events.sql"), {"sample_size": sample_size}
+    ).fetchall()
+    if not rows:
+        return CheckOutcome(
+            True, "WARN", "every booking webhook event formed or updated an appointment row"
+        )
+    events = sum(row[1] for row in rows)
+    appointments = sum(row[2] for row in rows)
+    by_reason = {reason: count for reason, count, _, _ in rows}
+    sample = sorted({appointment_id for *_, ids in rows for appointment_id in ids})
+    reasons = "; ".join(f"{reason}: {count}" for reason, count in by_reason.items())
+    return CheckOutcome(
+        passed=False,
+        severity="WARN",
+        description=(
+            f"{events} booking webhook event(s) about {appointments} appointment(s) the API "
+            f"has not listed cannot form an appointment row and are held in "
+            f"core.rejected_booking_events ({reasons}); everything else is published. An "
+            "appointment leaves it by itself once a sync reads it from the API. One that stays "
+            "was never booked in this tenant or was sent incomplete: look its id up in "
+            "meetergo, and fix or unregister whatever sends these webhooks."
+        ),
+        metadata={
+            "rejected_events": events,
+            "rejected_appointments": appointments,
+            "events_by_reason": by_reason,
+            "sample_appointment_ids": sample,
         },
     )
 

@@ -1,8 +1,10 @@
-"""Load webhook bodies into ``raw.webhook_events`` the one way production does: through the ingest.
+"""Webhook deliveries as the receiver stores them, and their load into ``raw.webhook_events``.
 
-Each call writes the deliveries as receiver log lines (``{"received_at", "body"}``, the
-receiver's own line format) to a fresh log file in a temp dir and runs
+``ingest_deliveries`` writes the deliveries as receiver log lines (``{"received_at", "body"}``,
+the receiver's own line format) to a fresh log file in a temp dir and runs
 ``ingest_webhook_logs`` over it, so tests see exactly the rows the ingest writes.
+``append_to_log`` appends them to a pipeline's log dir instead, to the day files the receiver
+writes, for the Dagster jobs to ingest.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Any
 import duckdb
 
 from meetergo_pipeline.webhooks.ingest import IngestResult, ingest_webhook_logs
-from meetergo_pipeline.webhooks.log import delivery_line
+from meetergo_pipeline.webhooks.log import delivery_line, event_log_path
 
 Delivery = tuple[dict[str, Any], str | datetime]  # (body, received_at)
 
@@ -39,6 +41,16 @@ def ingest_body(
 ) -> IngestResult:
     """Ingest one delivery."""
     return ingest_deliveries(con, [(body, received_at)])
+
+
+def append_to_log(log_dir: Path, deliveries: Iterable[Delivery]) -> None:
+    """Append each delivery to ``log_dir``'s day file of its received_at, as the receiver does."""
+    for body, at in deliveries:
+        received_at = _instant(at)
+        path = event_log_path(log_dir, received_at)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("ab") as log:
+            log.write(delivery_line(received_at, _body_bytes(body)))
 
 
 def _body_bytes(body: dict[str, Any]) -> bytes:

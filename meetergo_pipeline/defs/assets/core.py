@@ -14,10 +14,12 @@ from meetergo_pipeline.models import model, models_in
 from meetergo_pipeline.transform import (
     build_core,
     check_appointments_reference_known_entities,
+    check_no_rejected_booking_events,
     check_non_null_keys,
 )
 
 APPOINTMENTS = asset_key(model("core.appointments"))
+REJECTED_BOOKING_EVENTS = asset_key(model("core.rejected_booking_events"))
 
 
 @multi_asset(
@@ -26,6 +28,11 @@ APPOINTMENTS = asset_key(model("core.appointments"))
         *unique_key_check_specs("core"),
         AssetCheckSpec("non_null_keys", asset=APPOINTMENTS, blocking=True),
         AssetCheckSpec("references_known_entities", asset=APPOINTMENTS),
+        AssetCheckSpec(
+            "no_rejected_booking_events",
+            asset=REJECTED_BOOKING_EVENTS,
+            description="Booking webhook events that could not form an appointment row.",
+        ),
     ],
 )
 def core_tables(context: AssetExecutionContext, warehouse: MeetergoWarehouse):
@@ -43,4 +50,6 @@ def core_tables(context: AssetExecutionContext, warehouse: MeetergoWarehouse):
         yield to_check_result(APPOINTMENTS, "non_null_keys", non_null)
         references = check_appointments_reference_known_entities(con)
         yield to_check_result(APPOINTMENTS, "references_known_entities", references)
+        rejected = check_no_rejected_booking_events(con)
+        yield to_check_result(REJECTED_BOOKING_EVENTS, "no_rejected_booking_events", rejected)
     context.log.info(f"core rebuilt: {counts}")

@@ -8,6 +8,8 @@
 --     keeps the API's duration); each distinct newer reschedule adds to reschedule_count.
 --   * Appointments known only from events are included (source = webhook), whatever order
 --     the events arrived in (cancel before create still yields cancelled).
+--   * Except those whose events core.rejected_booking_events holds (no parseable start, say):
+--     that model decides which cannot form a valid row, and they are left out here.
 CREATE OR REPLACE TABLE core.appointments AS
 WITH latest_api_state AS (
     SELECT * FROM core.api_appointments
@@ -114,9 +116,13 @@ SELECT
     last_api_read_at,
     last_event_at
 FROM appointments_merged
+WHERE NOT EXISTS (
+    SELECT 1 FROM core.rejected_booking_events AS r
+    WHERE r.appointment_id = appointments_merged.appointment_id
+)
 ORDER BY appointment_id;
 
-COMMENT ON TABLE core.appointments IS 'One row per meetergo appointment with its latest known state across API reads and webhook events, ordered by source timestamps: events newer than the API read''s updatedAt are applied on top of it (a newer booking_cancelled cancels, a newer booking_rescheduled moves the meeting), older ones are superseded by the read. Cancellation is sticky against later created/rescheduled events. Includes appointments known only from webhooks. Timestamps are TIMESTAMPTZ instants (shown in UTC by the pipeline).';
+COMMENT ON TABLE core.appointments IS 'One row per meetergo appointment with its latest known state across API reads and webhook events, ordered by source timestamps: events newer than the API read''s updatedAt are applied on top of it (a newer booking_cancelled cancels, a newer booking_rescheduled moves the meeting), older ones are superseded by the read. Cancellation is sticky against later created/rescheduled events. Includes appointments known only from webhooks, except those that cannot form a valid row (see core.rejected_booking_events). Timestamps are TIMESTAMPTZ instants (shown in UTC by the pipeline).';
 COMMENT ON COLUMN core.appointments.appointment_id IS 'meetergo appointment id (UUID).';
 COMMENT ON COLUMN core.appointments.meeting_type_id IS 'Meeting type booked.';
 COMMENT ON COLUMN core.appointments.host_user_id IS 'Main host user: hostingInfo.mainHost, else hostIds[0], else hosts[0].id. Multi-host appointments appear once, under the main host.';

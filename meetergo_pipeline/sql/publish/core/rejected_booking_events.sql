@@ -1,0 +1,12 @@
+-- Published core.rejected_booking_events: booking webhook events that could not form an
+-- appointment row, with the reason in words. Nothing of the event bodies is in the table.
+CREATE TABLE {{published}}.core.rejected_booking_events AS
+SELECT
+    event_key,
+    appointment_id,
+    event_type,
+    payload_format,
+    occurred_at,
+    received_at,
+    reason
+FROM core.rejected_booking_events;
