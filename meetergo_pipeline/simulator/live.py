@@ -9,8 +9,8 @@ from __future__ import annotations
 import random
 import threading
 
+from meetergo_pipeline.simulator.appointments import DAY_S
 from meetergo_pipeline.simulator.errors import TenantError
-from meetergo_pipeline.simulator.generate import DAY_S
 from meetergo_pipeline.simulator.tenant import Tenant
 
 LIVE_CANCEL_REASONS = ("Terminkonflikt", "Krank", None)
