@@ -138,6 +138,33 @@ def test_me_defaults_to_owner_and_personal_token_acts_only_as_itself(sim: Simula
     )
     assert other.status_code == 403 and other.json()["error"] == "Forbidden"
     assert httpx.get(sim.base_url + "/v4/user", headers=pat).status_code == 403
+    named = {"userId": sim.admin_user_id}
+    refused = httpx.get(sim.base_url + "/v4/meeting-type", headers=pat, params=named)
+    assert refused.status_code == 403  # not an admin: cannot name another user
+
+
+def test_an_admins_personal_token_reads_other_users_through_user_id(sim: SimulatorServer) -> None:
+    pat = {"Authorization": f"Bearer {sim.admin_personal_token}"}
+    assert sim.admin_personal_token.startswith("rgo-") and len(sim.admin_personal_token) == 36
+    assert httpx.get(sim.base_url + "/v4/user/me", headers=pat).json()["id"] == sim.admin_user_id
+    other = sim.tenant.personal_token_user_id
+    url = sim.base_url + "/v4/meeting-type"
+    own = httpx.get(url, headers=pat).json()
+    theirs = httpx.get(url, headers=pat, params={"userId": other}).json()
+    assert {t["userId"] for t in own} == {sim.admin_user_id}
+    assert {t["userId"] for t in theirs} == {other}
+    assert theirs == call(sim, "/v4/meeting-type", other).json()  # as an API key sees them
+    # The header cannot switch users for a token, even to the admin's own colleague.
+    switched = httpx.get(url, headers={**pat, "x-meetergo-api-user-id": other})
+    assert switched.status_code == 403
+    self_named = httpx.get(url, headers={**pat, "x-meetergo-api-user-id": sim.admin_user_id})
+    assert self_named.json() == own
+    listed = httpx.get(
+        sim.base_url + PAGINATED, headers=pat, params={"page": 0, "pageSize": 5, "userId": other}
+    ).json()
+    assert listed["total"] == len(sim.tenant.appointment_ids_for_user(other))
+    missing = httpx.get(url, headers=pat, params={"userId": "00000000-0000-4000-8000-000000000000"})
+    assert missing.status_code == 404
 
 
 # ---- list shapes ----------------------------------------------------------------------------
@@ -686,4 +713,5 @@ def test_simulate_command_serves_in_a_child_process() -> None:
         )
         assert me.json()["id"] == environment["MEETERGO_API_USER_ID"] == child.admin_user_id
         assert child.personal_token.startswith("rgo-")
+        assert child.admin_personal_token.startswith("rgo-")
     assert child.process.returncode == 0  # SIGINT ends it cleanly
