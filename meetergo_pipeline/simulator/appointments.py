@@ -132,7 +132,7 @@ def meeting_type_summary(meeting_type: dict[str, Any]) -> dict[str, Any]:
 
 def meeting_link(rng: random.Random, channel: str) -> str | None:
     if channel == "zoom":
-        return f"https://zoom.us/j/{rng.randrange(10**10, 10**11)}"
+        return f"https://zoom.us/j/{10**10 + int(rng.random() * 9e10)}"
     if channel == "google":
         return f"https://meet.google.com/{rng.getrandbits(40):010x}"
     if channel == "teams":
@@ -287,7 +287,7 @@ class AppointmentFactory:
         if roll < 0.03:
             body["customFields"] = {
                 "leadSource": pick(rng, names.CUSTOM_FIELD_SOURCES),
-                "crmId": f"CRM-{rng.randrange(10**6)}",
+                "crmId": f"CRM-{int(rng.random() * 1e6):06d}",
             }
         elif roll < 0.05:
             body["_experimentalFlag"] = True
