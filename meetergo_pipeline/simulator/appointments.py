@@ -93,13 +93,16 @@ def type_profile(
     )
 
 
-def default_api_share(meeting_type: dict[str, Any], user_type: str) -> float:
-    """Share of a meeting type's bookings made through the API, from what is visible of it."""
+def api_share(user_type: str, booked_by_app: bool) -> float:
+    """Share of a meeting type's bookings made through the API."""
     if user_type == "resource":
         return 0.0
-    if user_type == "api-platform" or is_api_type(meeting_type):
-        return metering.API_SHARE_OF_API_TYPE
-    return metering.API_SHARE_OF_PAGE_TYPE
+    return metering.API_SHARE_OF_API_TYPE if booked_by_app else metering.API_SHARE_OF_PAGE_TYPE
+
+
+def default_api_share(meeting_type: dict[str, Any], user_type: str) -> float:
+    """`api_share` of a meeting type made after generation, from what is visible of it."""
+    return api_share(user_type, user_type == "api-platform" or is_api_type(meeting_type))
 
 
 def is_api_type(meeting_type: dict[str, Any]) -> bool:
@@ -181,8 +184,8 @@ class AppointmentFactory:
         for meeting_type in meeting_types:
             self.type_summaries[meeting_type["id"]] = meeting_type_summary(meeting_type)
             if meeting_type["id"] not in self.profiles:
-                api_share = default_api_share(meeting_type, user["userType"])
-                self.profiles[meeting_type["id"]] = type_profile(meeting_type, api_share)
+                share = default_api_share(meeting_type, user["userType"])
+                self.profiles[meeting_type["id"]] = type_profile(meeting_type, share)
         zone = user["timezone"]
         if zone not in self._calendars:
             self._calendars[zone] = HostCalendar(zone, self.first_s, self.last_s)

@@ -20,6 +20,7 @@ from meetergo_pipeline.simulator.appointments import (
     AppointmentFactory,
     GeneratedAppointment,
     TypeProfile,
+    api_share,
     new_uuid,
     pick,
     type_profile,
@@ -246,13 +247,8 @@ def _meeting_type(
     meeting_type = build_meeting_type(
         rng, user, name, duration, spots, queue_id, created_ts, metadata, confirmation
     )
-    if user_type == "resource":
-        api_share = 0.0
-    elif booked_by_app:
-        api_share = metering.API_SHARE_OF_API_TYPE
-    else:
-        api_share = metering.API_SHARE_OF_PAGE_TYPE
-    profiles[meeting_type["id"]] = type_profile(meeting_type, api_share, rng.uniform(0.75, 1.35))
+    share = api_share(user_type, booked_by_app)
+    profiles[meeting_type["id"]] = type_profile(meeting_type, share, rng.uniform(0.75, 1.35))
     return meeting_type
 
 
