@@ -140,6 +140,30 @@ def test_full_read_matches_ground_truth(sim: SimulatorServer) -> None:
         assert client.get_me()["id"] == sim.admin_user_id
 
 
+def test_an_admins_personal_token_reads_what_the_api_key_reads(sim: SimulatorServer) -> None:
+    colleague = sim.tenant.personal_token_user_id
+    budget = RateBudget(1_000_000, 1_000_000)
+    # An acting user set for API keys (MEETERGO_API_USER_ID) must not leak into token calls.
+    with (
+        connect(
+            sim.base_url, sim.admin_personal_token, acting_user_id=colleague, budget=budget
+        ) as token,
+        make_client(sim) as key,
+    ):
+        assert token.get_me()["id"] == sim.admin_user_id
+        users = [row["id"] for page in token.fetch_user_pages() for row in page.rows()]
+        assert len(users) == sim.tenant.truth().user_count
+        for user_id in users:
+            assert token.list_meeting_types(user_id) == key.list_meeting_types(user_id)
+            assert read_all_appointment_ids(token, user_id) == read_all_appointment_ids(
+                key, user_id
+            )
+    token_requests = [r for r in sim.stats.requests if r.credential_kind == "personal_token"]
+    assert token_requests and all(r.status == 200 for r in token_requests)
+    type_requests = [r for r in token_requests if r.path == "/v4/meeting-type"]
+    assert sorted(r.query["userId"] for r in type_requests) == sorted(users)
+
+
 def test_users_are_read_with_offset_paging(sim: SimulatorServer) -> None:
     with make_client(sim) as client:
         list(client.fetch_user_pages())

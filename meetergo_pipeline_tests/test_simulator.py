@@ -19,10 +19,12 @@ from starlette.routing import Route
 
 from meetergo_pipeline.simulator import SimulatorConfig, SimulatorServer, Tenant, is_cancelled
 from meetergo_pipeline.simulator.cli import add_simulate_parser
+from meetergo_pipeline.simulator.isotime import parse_iso
 from meetergo_pipeline.simulator.process import simulator_process
 
 ANCHOR = "2025-06-01T12:00:00Z"
 PAGINATED = "/v4/appointment/paginated"
+PAGE_ZERO = {"page": 0, "pageSize": 100}
 
 
 @pytest.fixture(scope="module")
@@ -136,6 +138,33 @@ def test_me_defaults_to_owner_and_personal_token_acts_only_as_itself(sim: Simula
     )
     assert other.status_code == 403 and other.json()["error"] == "Forbidden"
     assert httpx.get(sim.base_url + "/v4/user", headers=pat).status_code == 403
+    named = {"userId": sim.admin_user_id}
+    refused = httpx.get(sim.base_url + "/v4/meeting-type", headers=pat, params=named)
+    assert refused.status_code == 403  # not an admin: cannot name another user
+
+
+def test_an_admins_personal_token_reads_other_users_through_user_id(sim: SimulatorServer) -> None:
+    pat = {"Authorization": f"Bearer {sim.admin_personal_token}"}
+    assert sim.admin_personal_token.startswith("rgo-") and len(sim.admin_personal_token) == 36
+    assert httpx.get(sim.base_url + "/v4/user/me", headers=pat).json()["id"] == sim.admin_user_id
+    other = sim.tenant.personal_token_user_id
+    url = sim.base_url + "/v4/meeting-type"
+    own = httpx.get(url, headers=pat).json()
+    theirs = httpx.get(url, headers=pat, params={"userId": other}).json()
+    assert {t["userId"] for t in own} == {sim.admin_user_id}
+    assert {t["userId"] for t in theirs} == {other}
+    assert theirs == call(sim, "/v4/meeting-type", other).json()  # as an API key sees them
+    # The header cannot switch users for a token, even to the admin's own colleague.
+    switched = httpx.get(url, headers={**pat, "x-meetergo-api-user-id": other})
+    assert switched.status_code == 403
+    self_named = httpx.get(url, headers={**pat, "x-meetergo-api-user-id": sim.admin_user_id})
+    assert self_named.json() == own
+    listed = httpx.get(
+        sim.base_url + PAGINATED, headers=pat, params={"page": 0, "pageSize": 5, "userId": other}
+    ).json()
+    assert listed["total"] == len(sim.tenant.appointment_ids_for_user(other))
+    missing = httpx.get(url, headers=pat, params={"userId": "00000000-0000-4000-8000-000000000000"})
+    assert missing.status_code == 404
 
 
 # ---- list shapes ----------------------------------------------------------------------------
@@ -239,6 +268,133 @@ def test_routes_that_are_not_live_answer_nest_404(sim: SimulatorServer) -> None:
     assert call(sim, "/webhooks").json() == []
 
 
+def test_a_meeting_type_is_served_by_id(sim: SimulatorServer) -> None:
+    meeting_type = sim.tenant.meeting_types[3]
+    served = call(sim, f"/v4/meeting-type/{meeting_type['id']}")
+    assert served.status_code == 200 and served.json() == meeting_type
+    assert isinstance(served.json()["metadata"], dict)
+    unknown = call(sim, "/v4/meeting-type/00000000-0000-4000-8000-000000000000")
+    assert (unknown.status_code, unknown.json()["message"]) == (404, "Meeting type not found")
+
+
+def test_booking_availability_offers_free_business_hour_slots(sim: SimulatorServer) -> None:
+    host = next(u for u in sim.tenant.users if u["timezone"] == "America/New_York")
+    meeting_type = next(m for m in sim.tenant.meeting_types if m["userId"] == host["id"])
+    duration_s = meeting_type["meetingInfo"]["duration"] * 60
+    params = {"meetingTypeId": meeting_type["id"], "start": "2031-03-03T00:00:00Z"}
+    params["end"] = "2031-03-09T23:59:59Z"  # Monday to Sunday
+    without_hosts = call(sim, "/v4/booking-availability", params=params)
+    assert (without_hosts.status_code, without_hosts.json()["message"]) == (
+        400,
+        "Expected hostIds or queueId",
+    )
+    body = call(sim, "/v4/booking-availability", params={**params, "hostIds": host["id"]}).json()
+    assert set(body) == {"timezone", "timeframes", "dates", "earliestAvailableDate"}
+    assert body["timezone"] == "America/New_York" and len(body["timeframes"]) == 5
+    weekdays = [f"2031-03-0{day}" for day in range(3, 8)]
+    assert [d["date"] for d in body["dates"]] == weekdays  # no weekend
+    assert body["earliestAvailableDate"] == "2031-03-03"
+    first = body["dates"][0]["spots"][0]
+    assert first["startTime"] == "2031-03-03T14:00:00.000Z"  # 09:00 in New York
+    taken = sim.tenant.create_booking(meeting_type["id"], first["startTime"], [host["id"]])
+    try:
+        again = call(sim, "/v4/booking-availability", params={**params, "hostIds": host["id"]})
+        starts = [s["startTime"] for d in again.json()["dates"] for s in d["spots"]]
+        assert first["startTime"] not in starts
+        assert all(parse_iso(s) - parse_iso(first["startTime"]) >= duration_s for s in starts)
+    finally:
+        sim.tenant.delete_appointment(taken["id"])
+    too_long = call(
+        sim,
+        "/v4/booking-availability",
+        params={**params, "hostIds": host["id"], "end": "2031-12-31T00:00:00Z"},
+    )
+    assert too_long.status_code == 400
+
+
+def test_pending_bookings_are_provisional_not_appointments() -> None:
+    with fresh() as sim:
+        pending_type = next(
+            m
+            for m in sim.tenant.meeting_types
+            if m["meetingOptions"]["doubleOptIn"] or m["meetingOptions"]["requireHostConfirmation"]
+        )
+        host = pending_type["userId"]
+        before = sim.tenant.truth()
+        listed = call(sim, "/v4/provisional-booking/paginated", host, params=PAGE_ZERO).json()
+        booking = {
+            "meetingTypeId": pending_type["id"],
+            "start": "2031-05-05T09:00:00Z",
+            "attendee": {"email": "p@kunde.example", "receiveReminders": True, "notes": {}},
+        }
+        created = call(sim, "/v4/booking", host, method="POST", json=booking)
+        assert created.status_code == 201
+        options = pending_type["meetingOptions"]
+        expected = "doubleOptIn" if options["doubleOptIn"] else "requireHostConfirmation"
+        assert created.json()["bookingType"] == expected
+        after = call(sim, "/v4/provisional-booking/paginated", host, params=PAGE_ZERO).json()
+        assert set(after) == {"provisionalBookings", "total"}
+        assert after["total"] == listed["total"] + 1
+        newest = after["provisionalBookings"][0]
+        assert newest["id"] == created.json()["provisionalBookingId"]
+        assert newest["attendee"]["email"] == "p@kunde.example"
+        assert sim.tenant.truth().appointment_count == before.appointment_count
+        bad = call(sim, "/v4/provisional-booking/paginated", host, params={"page": 0})
+        assert bad.status_code == 400
+
+
+def test_cancel_can_take_one_attendee_off_a_group_appointment() -> None:
+    with fresh() as sim, WebhookReceiver() as receiver:
+        sim.tenant.add_webhook(receiver.url, ["booking_cancelled"])
+        group = next(
+            a
+            for a in sim.tenant.appointments.values()
+            if len(a["attendees"]) > 2 and not is_cancelled(a)
+        )
+        path = f"/v4/appointment/{group['id']}/cancel"
+        leaving = group["attendees"][0]["id"]
+        host = group["hostIds"][0]
+        reduced = call(sim, path, host, method="POST", json={"attendeeId": leaving}).json()
+        assert leaving not in {a["id"] for a in reduced["attendees"]}
+        assert reduced["isCancelled"] is False
+        unknown = call(sim, path, host, method="POST", json={"attendeeId": leaving})
+        assert unknown.status_code == 404
+        whole = call(sim, path, host, method="POST", json={"cancelAll": True}).json()
+        assert whole["isCancelled"] is True and whole["cancel"]["actionBy"] == host
+        assert sim.webhooks.wait_idle(10)
+    assert [b["id"] for b in receiver.of_type("booking_cancelled")] == [group["id"]]
+
+
+def test_booking_notes_answer_becomes_the_appointments_notes() -> None:
+    with fresh() as sim:
+        meeting_type = call(sim, "/v4/meeting-type").json()[0]
+        booking = {
+            "meetingTypeId": meeting_type["id"],
+            "start": "2031-03-05T10:00:00Z",
+            "attendee": {
+                "email": "app@kunde.example",
+                "fullname": "Ada App",
+                "receiveReminders": False,
+                "notes": {"notes": "[api] order 17"},
+            },
+        }
+        created = call(sim, "/v4/booking", method="POST", json=booking).json()
+        appointment = call(sim, f"/v4/appointment/{created['appointmentId']}").json()
+        assert appointment["notes"] == "[api] order 17"
+        assert appointment["attendees"][0]["fullname"] == "Ada App"
+
+
+def test_users_can_come_with_the_older_name_fields() -> None:
+    config = SimulatorConfig(seed=5, users=20, appointments=200, legacy_user_name_share=0.5)
+    tenant = Tenant(config)
+    legacy = [u for u in tenant.users if "firstname" in u]
+    assert 3 <= len(legacy) <= 17 and tenant.users[0] not in legacy
+    assert all({"lastname", "fullName"} <= set(u) and "givenName" not in u for u in legacy)
+    hosts = [h for a in tenant.appointments.values() for h in a["hosts"]]
+    assert all(h["givenName"] and h["familyName"] for h in hosts)
+    assert not any("firstname" in u for u in Tenant(SimulatorConfig(seed=5, users=20)).users)
+
+
 # ---- data realism and ground truth ----------------------------------------------------------
 
 
@@ -255,7 +411,8 @@ def test_ground_truth_equals_what_the_api_returns(sim: SimulatorServer) -> None:
     assert sum(is_cancelled(a) for a in seen.values()) == truth.cancelled_count
     assert sum(a["rescheduleCount"] > 0 for a in seen.values()) == truth.rescheduled_count
     platform = {u["id"] for u in users if u["userType"] == "api-platform"}
-    assert {i for i, a in seen.items() if a["hostIds"][0] in platform} == truth.api_created_ids
+    assert {i for i, a in seen.items() if a["hostIds"][0] in platform} == truth.platform_hosted_ids
+    assert truth.api_created_ids <= truth.appointment_ids
     bodies = list(seen.values())
     assert 0.08 < truth.cancelled_count / 1500 < 0.16
     assert any(a["cancel"] and not a["isCancelled"] for a in bodies)
@@ -267,15 +424,6 @@ def test_ground_truth_equals_what_the_api_returns(sim: SimulatorServer) -> None:
     assert any("customFields" in a or "_experimentalFlag" in a for a in bodies)
     anchor = 1748779200.0
     assert all(sim.tenant.created_of(i) <= min(anchor, sim.tenant.start_of(i)) for i in seen)
-
-
-def test_same_seed_gives_same_tenant() -> None:
-    first = Tenant(SimulatorConfig(seed=3, users=6, appointments=200, anchor=ANCHOR))
-    again = Tenant(SimulatorConfig(seed=3, users=6, appointments=200, anchor=ANCHOR))
-    other = Tenant(SimulatorConfig(seed=4, users=6, appointments=200, anchor=ANCHOR))
-    assert list(first.appointments) == list(again.appointments)
-    assert first.appointments == again.appointments and first.api_key == again.api_key
-    assert not set(first.appointments) & set(other.appointments)
 
 
 # ---- mutations and webhooks -----------------------------------------------------------------
@@ -315,16 +463,26 @@ def test_booking_cancel_reschedule_change_state_and_deliver_webhooks() -> None:
         assert (taken.status_code, taken.json()["errorCode"]) == (400, "slot-occupied")
         incomplete = call(sim, "/v4/booking", method="POST", json={"meetingTypeId": "x"})
         assert incomplete.status_code == 400 and isinstance(incomplete.json()["message"], list)
+        assert call(sim, f"/v4/appointment/{appointment_id}", method="PATCH").status_code == 404
+        assert call(sim, f"/v4/appointment/{appointment_id}", method="DELETE").json() == {
+            "statusCode": 404,
+            "message": f"Cannot DELETE /v4/appointment/{appointment_id}",
+            "error": "Not Found",
+        }
         moved = call(
             sim,
-            f"/v4/appointment/{appointment_id}",
-            method="PATCH",
+            f"/v4/appointment/{appointment_id}/reschedule",
+            method="POST",
             json={"start": "2031-03-04T09:00:00Z"},
-        ).json()
+        ).json()["appointment"]
         assert moved["start"].startswith("2031-03-04T09:00") and moved["rescheduleCount"] == 1
-        cancelled = call(sim, f"/v4/appointment/{appointment_id}", method="DELETE").json()
+        cancel_path = f"/v4/appointment/{appointment_id}/cancel"
+        cancelled = call(sim, cancel_path, method="POST", json={"reason": "Krank"}).json()
         assert cancelled["isCancelled"] is True and cancelled["cancel"]["actionAt"]
+        assert cancelled["cancel"]["reason"] == "Krank"
         assert cancelled["updatedAt"] >= moved["updatedAt"]
+        again = call(sim, cancel_path, method="POST", json={})
+        assert again.status_code == 400
         assert call(sim, f"/v4/appointment/{appointment_id}").json()["isCancelled"] is True
         assert sim.webhooks.wait_idle(10)
     assert [b["webhookType"] for b in receiver.bodies] == [
@@ -556,4 +714,5 @@ def test_simulate_command_serves_in_a_child_process() -> None:
         )
         assert me.json()["id"] == environment["MEETERGO_API_USER_ID"] == child.admin_user_id
         assert child.personal_token.startswith("rgo-")
+        assert child.admin_personal_token.startswith("rgo-")
     assert child.process.returncode == 0  # SIGINT ends it cleanly

@@ -53,6 +53,40 @@ def test_full_sync_matches_the_simulators_ground_truth(pipeline_env: PipelineEnv
     assert blocking and all(blocking.values())
 
 
+def raw_ids(path: Path) -> dict[str, set[str]]:
+    tables = {
+        "users": "user_id",
+        "meeting_types": "meeting_type_id",
+        "appointments": "appointment_id",
+    }
+    return {
+        table: {row[0] for row in query(path, f"SELECT {column} FROM raw.{table}")}
+        for table, column in tables.items()
+    }
+
+
+def test_sync_with_a_personal_access_token_equals_the_sync_with_an_api_key(
+    pipeline_env: PipelineEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sim = pipeline_env.sim
+    assert run_sync("full").success
+    with_key = raw_ids(pipeline_env.duckdb_path)
+    token_dir = pipeline_env.root / "token"
+    token_dir.mkdir()
+    monkeypatch.setenv("MEETERGO_API_KEY", sim.admin_personal_token)
+    monkeypatch.setenv("MEETERGO_DUCKDB_PATH", str(token_dir / "w.duckdb"))
+    monkeypatch.setenv("MEETERGO_SNAPSHOT_PATH", str(token_dir / "s.duckdb"))
+    sim.stats.reset()
+    assert run_sync("full").success
+    with_token = raw_ids(token_dir / "w.duckdb")
+    truth = sim.tenant.truth()
+    assert with_token == with_key
+    assert len(with_token["meeting_types"]) == truth.meeting_type_count
+    assert with_token["appointments"] == truth.appointment_ids
+    assert {r.credential_kind for r in sim.stats.requests} == {"personal_token"}
+    assert table_checksums(token_dir / "s.duckdb") == table_checksums(pipeline_env.snapshot_path)
+
+
 def test_rerun_changes_nothing(pipeline_env: PipelineEnv) -> None:
     assert run_sync("full").success
     before = table_checksums(pipeline_env.snapshot_path)
@@ -109,8 +143,9 @@ def test_failure_mid_sync_leaves_a_consistent_warehouse(
     # The last user gets far more bookings than anyone else, so only its listing reaches
     # page 4, where the fault is: every user before it completes first.
     last_user = sim.tenant.users[-1]["id"]
+    assert all(len(sim.tenant.appointment_ids_for_user(u["id"])) < 400 for u in sim.tenant.users)
     meeting_type = next(mt for mt in sim.tenant.meeting_types if mt["userId"] == last_user)
-    for hour in range(300):
+    for hour in range(450 - len(sim.tenant.appointment_ids_for_user(last_user))):
         sim.tenant.create_booking(
             meeting_type_id=meeting_type["id"],
             start=f"2031-01-{1 + hour // 24:02d}T{hour % 24:02d}:00:00Z",

@@ -23,7 +23,9 @@ class MeetergoClient:
 
     With a platform API key every call acts as a user through `x-meetergo-api-user-id`
     (`acting_user_id`, the admin, unless a call names another user). A personal access token
-    acts as its owner only, so other users' appointments are read through `userId`.
+    acts as its owner only and never sends that header (naming anyone else is refused), so
+    per-user listings name their user with the `userId` query parameter instead, which the
+    API honours for admins: a company admin's token reads the same tables as an API key.
     """
 
     def __init__(self, http: MeetergoHTTP, acting_user_id: str | None = None) -> None:
@@ -44,8 +46,9 @@ class MeetergoClient:
         self.close()
 
     def get_me(self) -> Row:
-        """The acting user (the company owner for an API key without an acting user)."""
-        return self.http.request("GET", "/v4/user/me", acting_user_id=self.acting_user_id)
+        """The acting user (the company owner for an API key without an acting user; the
+        token's owner for a personal access token)."""
+        return self.http.request("GET", "/v4/user/me", acting_user_id=self._actor(None))
 
     def fetch_user_pages(
         self, user_type: str | None = None, on_total: Callable[[int], None] | None = None
@@ -59,7 +62,7 @@ class MeetergoClient:
             params: dict[str, Any] = {"limit": PAGE_SIZE, "offset": page_number * PAGE_SIZE}
             if user_type:
                 params["userType"] = user_type
-            page = self._get_page("/v4/user", "users", params, self.acting_user_id)
+            page = self._get_page("/v4/user", "users", params, self._actor(None))
             if on_total is not None and page.total is not None:
                 on_total(page.total)
             return page
@@ -67,8 +70,10 @@ class MeetergoClient:
         return iter_consistent_pages(fetch, PAGE_SIZE)
 
     def fetch_meeting_type_page(self, user_id: str) -> Page:
-        """`GET /v4/meeting-type`: the acting user's meeting types, a bare array, unpaged."""
-        return self._get_page("/v4/meeting-type", None, None, self._actor(user_id))
+        """`GET /v4/meeting-type`: `user_id`'s meeting types, a bare array, unpaged."""
+        return self._get_page(
+            "/v4/meeting-type", None, self._user_param(user_id), self._actor(user_id)
+        )
 
     def list_meeting_types(self, user_id: str) -> list[Row]:
         return self.fetch_meeting_type_page(user_id).rows()
@@ -90,12 +95,11 @@ class MeetergoClient:
         """
         params: dict[str, Any] = {"pageSize": PAGE_SIZE, "sortBy": sort_by}
         params["sortDirection"] = sort_direction
+        params.update(self._user_param(user_id) or {})
         if start is not None:
             params["start"] = to_api_time(start)
         if end is not None:
             params["end"] = to_api_time(end)
-        if not self.uses_api_key and user_id != self.acting_user_id:
-            params["userId"] = user_id
 
         def fetch(page_number: int) -> Page:
             return self._get_page(
@@ -201,9 +205,14 @@ class MeetergoClient:
         )
 
     def _actor(self, user_id: str | None) -> str | None:
+        """The acting-user header: API keys only (a personal access token acts as itself)."""
         if self.uses_api_key:
             return user_id or self.acting_user_id
         return None
+
+    def _user_param(self, user_id: str) -> dict[str, str] | None:
+        """`userId` for a personal access token, which cannot switch users by header."""
+        return None if self.uses_api_key else {"userId": user_id}
 
 
 def _utc_iso(value: Any) -> str:

@@ -4,6 +4,8 @@ Platform API key (`ak_live:<uuid>:<secret>`): acts for the company user named by
 `x-meetergo-api-user-id`; routes in `OWNER_DEFAULT_ROUTES` fall back to the company owner.
 A header naming a user outside the company is refused with 403 (we picked 403 over 404).
 Personal access token (`rgo-...`): acts as its owner; naming anyone else in the header → 403.
+Its owner reaches other users' data only where the route takes a `userId` and the owner is a
+company admin. The tenant has two: a standard user's and the admin's.
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ def authenticate(tenant: Tenant, authorization: str | None) -> Principal:
         raise TenantError(401, "API key has expired")
     if credential == tenant.personal_token:
         return Principal("personal_token", credential, tenant.personal_token_user_id)
+    if credential == tenant.admin_personal_token:
+        return Principal("personal_token", credential, tenant.owner_id)
     raise TenantError(401, "Invalid API key")
 
 

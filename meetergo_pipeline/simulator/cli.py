@@ -23,8 +23,9 @@ def add_simulate_parser(subparsers: Any) -> None:
         "simulate",
         help="serve a simulated meetergo API (deterministic tenant) in the foreground",
         description="Serve a simulated meetergo API. Prints MEETERGO_API_BASE_URL, "
-        "MEETERGO_API_KEY, MEETERGO_API_USER_ID (the admin) and MEETERGO_SIM_PERSONAL_TOKEN "
-        "as KEY=value lines on stdout; Ctrl-C stops.",
+        "MEETERGO_API_KEY, MEETERGO_API_USER_ID (the admin), MEETERGO_SIM_PERSONAL_TOKEN (a "
+        "standard user's) and MEETERGO_SIM_ADMIN_PERSONAL_TOKEN (the admin's) as KEY=value "
+        "lines on stdout; Ctrl-C stops.",
     )
     add_simulate_arguments(parser)
     parser.set_defaults(handler=run_simulate)
@@ -76,6 +77,13 @@ def add_simulate_arguments(parser: argparse.ArgumentParser) -> None:
         help="share of connections closed without a response (default: %(default)s)",
     )
     add(
+        "--legacy-user-name-share",
+        type=float,
+        default=defaults.legacy_user_name_share,
+        help="share of users served with the older firstname/lastname fields "
+        "(default: %(default)s)",
+    )
+    add(
         "--live",
         action="store_true",
         help="keep creating, rescheduling and cancelling bookings, delivering webhooks",
@@ -102,6 +110,7 @@ def config_from_args(args: argparse.Namespace) -> SimulatorConfig:
         drop_rate=args.drop_rate,
         live=args.live,
         live_interval_s=args.live_interval,
+        legacy_user_name_share=args.legacy_user_name_share,
     )
 
 
@@ -117,7 +126,8 @@ def run_simulate(args: argparse.Namespace) -> int:
     with SimulatorServer(config_from_args(args), host=args.host, port=args.port) as sim:
         for name, value in sim.environment().items():
             print(f"{name}={value}")
-        print(f"MEETERGO_SIM_PERSONAL_TOKEN={sim.personal_token}", flush=True)
+        print(f"MEETERGO_SIM_PERSONAL_TOKEN={sim.personal_token}")
+        print(f"MEETERGO_SIM_ADMIN_PERSONAL_TOKEN={sim.admin_personal_token}", flush=True)
         while not stop.wait(0.5):
             pass
     return 0

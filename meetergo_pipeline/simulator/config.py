@@ -14,6 +14,8 @@ class SimulatorConfig:
 
     `anchor` is "now" for data generation (ISO string, datetime or epoch seconds); by default
     the current UTC time truncated to the hour. Fault rates are probabilities per request.
+    `legacy_user_name_share` of the users (never the owner) come with the older
+    `firstname`/`lastname` fields instead of `givenName`/`familyName`.
     """
 
     seed: int = 42
@@ -30,6 +32,7 @@ class SimulatorConfig:
     live: bool = False
     live_interval_s: float = 1.0
     anchor: str | datetime | float | None = None
+    legacy_user_name_share: float = 0.0
     # Webhook delivery: at-least-once, sometimes out of order, optionally the old envelope.
     duplicate_rate: float = 0.1
     reorder_rate: float = 0.1

@@ -1,42 +1,39 @@
 """Deterministic synthetic meetergo company: users, meeting types, appointments, connections.
 
 Everything comes from one `random.Random(seed)`, uuids included, so the same seed always
-yields the same ids. Field names follow the live API (docs/meetergo-api.md).
+yields the same ids. Field names follow the live API (docs/meetergo-api.md); appointments come from
+`appointments.AppointmentFactory`, and which bookings the company makes through the API is
+described in `metering`.
 """
 
 from __future__ import annotations
 
 import random
 import string
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any
 
-from meetergo_pipeline.simulator import names
+from meetergo_pipeline.simulator import metering, names
+from meetergo_pipeline.simulator.appointments import (
+    DAY_S,
+    HISTORY_DAYS,
+    AppointmentFactory,
+    GeneratedAppointment,
+    TypeProfile,
+    api_share,
+    new_uuid,
+    pick,
+    type_profile,
+)
 from meetergo_pipeline.simulator.isotime import format_iso, parse_iso
+from meetergo_pipeline.simulator.workhours import business_start_on_or_after
 
-T = TypeVar("T")
-DAY_S = 86_400.0
-HISTORY_DAYS = 365
-FUTURE_DAYS = 60
-SLOT_S = 900  # appointments start on quarter hours
 USER_TYPE_WEIGHTS = {"standard": 55, "api-platform": 25, "resource": 10, "partner": 10}
 # Every tenant has these types right after the owner, so each userType is present.
 GUARANTEED_USER_TYPES = ("api-platform", "api-platform", "api-platform", "resource", "partner")
-MULTI_HOST_SHARE = 0.10
-MAIN_HOST_MISSING_SHARE = 0.10
-CANCELLED_SHARE = 0.12
-CANCEL_ONLY_ACTION_AT_SHARE = 0.10  # of the cancelled: isCancelled false, cancel.actionAt set
-RESCHEDULED_SHARE = 0.08
-ATTENDEE_POOL_SIZE = 2000
-
-
-@dataclass
-class GeneratedAppointment:
-    body: dict[str, Any]
-    start_ts: float
-    end_ts: float
-    created_ts: float
+USER_MIN_AGE_DAYS = HISTORY_DAYS + 120  # older than any booking made in the history window
+CONFIRMATION_SHARE = 0.08  # meeting types needing double opt-in or the host's confirmation
+CAMPAIGN_METADATA_SHARE = 0.1  # other meeting types with metadata unrelated to the API
 
 
 @dataclass
@@ -46,26 +43,14 @@ class GeneratedTenant:
     users: list[dict[str, Any]]
     meeting_types: list[dict[str, Any]]
     appointments: list[GeneratedAppointment]
+    provisional_bookings: list[dict[str, Any]]
     connections: dict[str, list[dict[str, Any]]]
+    factory: AppointmentFactory
     api_key: str
     expired_api_key: str
     personal_token: str
     personal_token_user_id: str
-    api_created_ids: set[str] = field(default_factory=set)
-
-
-def pick(rng: random.Random, options: Sequence[T]) -> T:
-    """`rng.choice` at a fraction of the cost; the hot generation loop calls it a lot."""
-    return options[int(rng.random() * len(options))]
-
-
-def new_uuid(rng: random.Random) -> str:
-    """A version-4 uuid drawn from `rng` (same text as `uuid.UUID(int=..., version=4)`)."""
-    bits = rng.getrandbits(128)
-    bits = (bits & ~(0xF000 << 64)) | (0x4000 << 64)
-    bits = (bits & ~(0xC000 << 48)) | (0x8000 << 48)
-    hex_text = f"{bits:032x}"
-    return "-".join((hex_text[:8], hex_text[8:12], hex_text[12:16], hex_text[16:20], hex_text[20:]))
+    admin_personal_token: str
 
 
 def random_token(rng: random.Random, length: int) -> str:
@@ -74,38 +59,56 @@ def random_token(rng: random.Random, length: int) -> str:
 
 
 def generate_tenant(
-    seed: int, user_count: int, appointment_count: int, anchor: float
+    seed: int,
+    user_count: int,
+    appointment_count: int,
+    anchor: float,
+    legacy_user_name_share: float = 0.0,
 ) -> GeneratedTenant:
+    """The tenant of `seed`; `legacy_user_name_share` of the users (never the owner) are
+    served with the older `firstname`/`lastname` instead of `givenName`/`familyName`."""
     rng = random.Random(seed)
     company_id = new_uuid(rng)
     users = [_user(rng, company_id, index, anchor) for index in range(max(1, user_count))]
     meeting_types: list[dict[str, Any]] = []
     types_by_user: dict[str, list[dict[str, Any]]] = {}
+    profiles: dict[str, TypeProfile] = {}
     queue_ids = [new_uuid(rng) for _ in range(3)]
     for user in users:
-        own = [_meeting_type(rng, user, queue_ids) for _ in range(rng.randint(2, 5))]
+        own = [_meeting_type(rng, user, queue_ids, n, profiles) for n in range(rng.randint(2, 5))]
         types_by_user[user["id"]] = own
         meeting_types.extend(own)
     connections = {user["id"]: _connections(rng, user) for user in users}
-    appointment_factory = AppointmentFactory(rng, users, types_by_user, anchor)
-    appointments = [appointment_factory.build() for _ in range(appointment_count)]
-    api_platform_ids = {user["id"] for user in users if user["userType"] == "api-platform"}
+    factory = AppointmentFactory(rng, users, types_by_user, profiles, anchor)
+    appointments = [factory.build() for _ in range(appointment_count)]
+    provisional = _provisional_bookings(factory, meeting_types, anchor)
     pat_owner = next((u for u in users[1:] if u["userType"] == "standard"), users[-1])
-    return GeneratedTenant(
+    tenant = GeneratedTenant(
         company_id=company_id,
         owner_id=users[0]["id"],
         users=users,
         meeting_types=meeting_types,
         appointments=appointments,
+        provisional_bookings=provisional,
         connections=connections,
+        factory=factory,
         api_key=f"ak_live:{new_uuid(rng)}:{random_token(rng, 32)}",
         expired_api_key=f"ak_live:{new_uuid(rng)}:{random_token(rng, 32)}",
         personal_token="rgo-" + random_token(rng, 32),
         personal_token_user_id=pat_owner["id"],
-        api_created_ids={
-            a.body["id"] for a in appointments if a.body["hostIds"][0] in api_platform_ids
-        },
+        admin_personal_token="rgo-" + random_token(rng, 32),
     )
+    legacy_rng = random.Random(seed * 389 + 17)
+    for user in users[1:]:
+        if legacy_rng.random() < legacy_user_name_share:
+            use_legacy_names(user)
+    return tenant
+
+
+def use_legacy_names(user: dict[str, Any]) -> None:
+    """Serve `user` as older API versions did: `firstname`/`lastname` for the name fields."""
+    user["firstname"] = user.pop("givenName")
+    user["lastname"] = user.pop("familyName")
 
 
 def build_user(
@@ -154,7 +157,10 @@ def build_meeting_type(
     spots: int,
     queue_id: str | None,
     created_ts: float,
+    metadata: dict[str, Any] | None = None,
+    confirmation: str | None = None,
 ) -> dict[str, Any]:
+    """A meeting type; `confirmation` is "doubleOptIn", "requireHostConfirmation" or None."""
     slug = f"{names.ascii_slug(name) or 'meeting'}-{duration}"
     return {
         "id": new_uuid(rng),
@@ -165,6 +171,7 @@ def build_meeting_type(
         "enabled": rng.random() < 0.9,
         "companyId": user["companyId"],
         "createdAt": format_iso(created_ts),
+        "metadata": metadata or {},
         "meetingInfo": {
             "name": name,
             "description": f"{name} ({duration} Min.)",
@@ -174,51 +181,11 @@ def build_meeting_type(
             "bufferAfter": rng.choice((0, 0, 5, 15)),
         },
         "meetingOptions": {
-            "doubleOptIn": False,
-            "requireHostConfirmation": False,
+            "doubleOptIn": confirmation == "doubleOptIn",
+            "requireHostConfirmation": confirmation == "requireHostConfirmation",
             "allowReschedule": True,
             "minimumNotice": rng.choice((0, 60, 240, 1440)),
         },
-    }
-
-
-def host_summary(user: dict[str, Any]) -> dict[str, Any]:
-    keys = ("id", "email", "givenName", "familyName", "fullName", "slug", "picture")
-    return {key: user[key] for key in keys}
-
-
-def meeting_type_summary(meeting_type: dict[str, Any]) -> dict[str, Any]:
-    info = meeting_type["meetingInfo"]
-    return {
-        "id": meeting_type["id"],
-        "slug": meeting_type["slug"],
-        "meetingInfo": {"name": info["name"], "duration": info["duration"]},
-        "metadata": {},
-    }
-
-
-def meeting_link(rng: random.Random, channel: str) -> str | None:
-    if channel == "zoom":
-        return f"https://zoom.us/j/{rng.randrange(10**10, 10**11)}"
-    if channel == "google":
-        return f"https://meet.google.com/{rng.getrandbits(40):010x}"
-    if channel == "teams":
-        return f"https://teams.microsoft.com/l/meetup-join/{rng.getrandbits(64):016x}"
-    return None
-
-
-def new_person(rng: random.Random) -> dict[str, Any]:
-    """An attendee without its per-appointment `id`."""
-    first, last = pick(rng, names.GIVEN_NAMES), pick(rng, names.FAMILY_NAMES)
-    local = f"{names.ascii_slug(first) or 'gast'}.{names.ascii_slug(last) or 'kunde'}"
-    return {
-        "email": f"{local}{int(rng.random() * 1000)}@kunde-{int(rng.random() * 50)}.example",
-        "firstname": first,
-        "lastname": last,
-        "fullname": f"{first} {last}",
-        "phone": pick(rng, (None, f"+49 151 {10**7 + int(rng.random() * 9 * 10**7)}")),
-        "timezone": pick(rng, names.TIMEZONES),
-        "language": pick(rng, names.LANGUAGES),
     }
 
 
@@ -232,7 +199,7 @@ def _user(rng: random.Random, company_id: str, index: int, anchor: float) -> dic
     given, family = rng.choice(names.GIVEN_NAMES), rng.choice(names.FAMILY_NAMES)
     local = f"{names.ascii_slug(given) or 'user'}.{names.ascii_slug(family) or index}{index}"
     domain = "api.example-gmbh.de" if user_type == "api-platform" else "example-gmbh.de"
-    age_days = 900 if index == 0 else rng.uniform(HISTORY_DAYS + 20, 880)
+    age_days = 900 if index == 0 else rng.uniform(USER_MIN_AGE_DAYS, 880)
     return build_user(
         rng,
         company_id,
@@ -246,7 +213,17 @@ def _user(rng: random.Random, company_id: str, index: int, anchor: float) -> dic
     )
 
 
-def _meeting_type(rng: random.Random, user: dict[str, Any], queue_ids: list[str]) -> dict[str, Any]:
+def _meeting_type(
+    rng: random.Random,
+    user: dict[str, Any],
+    queue_ids: list[str],
+    position: int,
+    profiles: dict[str, TypeProfile],
+) -> dict[str, Any]:
+    """One of `user`'s meeting types; its booking profile goes into `profiles`.
+
+    A user's first type always books instantly (like the default type of a new user).
+    """
     is_group = rng.random() < 0.2
     if is_group:
         name, spots = rng.choice(names.GROUP_MEETING_TYPE_NAMES), rng.randint(3, 20)
@@ -254,9 +231,45 @@ def _meeting_type(rng: random.Random, user: dict[str, Any], queue_ids: list[str]
         name, spots = rng.choice(names.MEETING_TYPE_NAMES), 1
     queue_id = rng.choice(queue_ids) if rng.random() < 0.2 else None
     created_ts = rng.uniform(0, 10) * DAY_S + parse_iso(user["createdAt"])
-    return build_meeting_type(
-        rng, user, name, rng.choice((15, 30, 30, 45, 60, 90)), spots, queue_id, created_ts
+    user_type = user["userType"]
+    booked_by_app = user_type == "api-platform" or (
+        user_type in ("standard", "partner") and rng.random() < metering.API_TYPE_SHARE
     )
+    metadata: dict[str, Any] = {}
+    if booked_by_app and rng.random() < metering.API_TYPE_METADATA_SHARE:
+        metadata = {metering.METADATA_SOURCE_KEY: metering.METADATA_API_SOURCE}
+    elif rng.random() < CAMPAIGN_METADATA_SHARE:
+        metadata = {"campaign": pick(rng, names.CAMPAIGNS)}
+    confirmation = None
+    if position > 0 and rng.random() < CONFIRMATION_SHARE:
+        confirmation = pick(rng, ("doubleOptIn", "requireHostConfirmation"))
+    duration = rng.choice((15, 30, 30, 45, 60, 90))
+    meeting_type = build_meeting_type(
+        rng, user, name, duration, spots, queue_id, created_ts, metadata, confirmation
+    )
+    share = api_share(user_type, booked_by_app)
+    profiles[meeting_type["id"]] = type_profile(meeting_type, share, rng.uniform(0.75, 1.35))
+    return meeting_type
+
+
+def _provisional_bookings(
+    factory: AppointmentFactory, meeting_types: list[dict[str, Any]], anchor: float
+) -> list[dict[str, Any]]:
+    """A few pending bookings on each type that needs a confirmation, all made recently."""
+    rng, pending = factory.rng, []
+    for meeting_type in meeting_types:
+        options = meeting_type["meetingOptions"]
+        if not (options["doubleOptIn"] or options["requireHostConfirmation"]):
+            continue
+        host_id = meeting_type["userId"]
+        zone = factory.calendar_of[host_id].zone
+        for _ in range(rng.randint(0, 3)):
+            created = anchor - rng.random() * 2 * DAY_S
+            start = business_start_on_or_after(
+                zone, anchor + DAY_S + factory.lead_s(meeting_type), rng
+            )
+            pending.append(factory.provisional(meeting_type, [host_id], start, created))
+    return pending
 
 
 def _connections(rng: random.Random, user: dict[str, Any]) -> list[dict[str, Any]]:
@@ -273,124 +286,3 @@ def _connections(rng: random.Random, user: dict[str, Any]) -> list[dict[str, Any
         }
         for position in range(rng.choice((0, 1, 1, 1, 2)))
     ]
-
-
-class AppointmentFactory:
-    """Builds appointments one by one; shared sub-objects (hosts, meetingType) are reused.
-
-    `build` makes a historical appointment (maybe cancelled or rescheduled); `body` a fresh one.
-    """
-
-    def __init__(
-        self,
-        rng: random.Random,
-        users: list[dict[str, Any]],
-        types_by_user: dict[str, list[dict[str, Any]]],
-        anchor: float,
-    ) -> None:
-        self.rng = rng
-        self.users = list(users)
-        self.types_by_user = dict(types_by_user)
-        self.anchor = anchor
-        self.first_slot = (anchor - HISTORY_DAYS * DAY_S) // SLOT_S * SLOT_S
-        self.slot_count = int((HISTORY_DAYS + FUTURE_DAYS) * DAY_S // SLOT_S)
-        self.hosts = {user["id"]: host_summary(user) for user in users}
-        self.type_summaries = {
-            mt["id"]: meeting_type_summary(mt) for types in types_by_user.values() for mt in types
-        }
-        self.company_id = users[0]["companyId"]
-        # Customers book again and again: attendees come from a pool of people.
-        self.people = [new_person(rng) for _ in range(ATTENDEE_POOL_SIZE)]
-
-    def build(self) -> GeneratedAppointment:
-        """A historical appointment around the anchor."""
-        rng = self.rng
-        host = pick(rng, self.users)
-        meeting_type = pick(rng, self.types_by_user[host["id"]])
-        start = self.first_slot + int(rng.random() * self.slot_count) * SLOT_S
-        latest_known = min(start, self.anchor)
-        created = latest_known - rng.uniform(3600, 45 * DAY_S)
-        host_ids = [host["id"]]
-        if rng.random() < MULTI_HOST_SHARE and len(self.users) > 1:
-            others = [u["id"] for u in rng.sample(self.users, min(3, len(self.users)))]
-            host_ids += [uid for uid in others if uid != host["id"]][: rng.randint(1, 2)]
-        body = self.body(meeting_type, host_ids, start, created)
-        updated = created
-        if rng.random() < CANCELLED_SHARE:
-            action_at = rng.uniform(created, latest_known)
-            body["cancel"] = self._cancel(action_at, body)
-            body["isCancelled"] = rng.random() >= CANCEL_ONLY_ACTION_AT_SHARE
-            updated = action_at
-        if rng.random() < RESCHEDULED_SHARE:
-            rescheduled_at = rng.uniform(created, latest_known)
-            body["rescheduledAt"] = format_iso(rescheduled_at)
-            body["rescheduleCount"] = pick(rng, (1, 1, 1, 2, 3))
-            updated = max(updated, rescheduled_at)
-        body["updatedAt"] = format_iso(updated)
-        end = start + meeting_type["meetingInfo"]["duration"] * 60
-        return GeneratedAppointment(body=body, start_ts=start, end_ts=end, created_ts=created)
-
-    def register(self, user: dict[str, Any], meeting_types: list[dict[str, Any]]) -> None:
-        """Make a user created after generation (POST /v4/user) available as host."""
-        self.users.append(user)
-        self.hosts[user["id"]] = host_summary(user)
-        self.types_by_user[user["id"]] = meeting_types
-        for meeting_type in meeting_types:
-            self.type_summaries[meeting_type["id"]] = meeting_type_summary(meeting_type)
-
-    def body(
-        self, meeting_type: dict[str, Any], host_ids: list[str], start: float, created: float
-    ) -> dict[str, Any]:
-        rng = self.rng
-        info = meeting_type["meetingInfo"]
-        offset = pick(rng, names.OFFSET_MINUTES)
-        link = meeting_link(rng, info["channel"])
-        hosting_info: dict[str, Any] = {"meetingLink": link}
-        if rng.random() >= MAIN_HOST_MISSING_SHARE:
-            hosting_info["mainHost"] = host_ids[0]
-        spots = meeting_type["spots"]
-        attendee_count = rng.randint(2, min(spots, 6)) if spots > 1 else 1
-        body: dict[str, Any] = {
-            "id": new_uuid(rng),
-            "secret": f"{rng.getrandbits(128):032x}",
-            "start": format_iso(start, offset),
-            "end": format_iso(start + info["duration"] * 60, offset),
-            "meetingTypeId": meeting_type["id"],
-            "meetingType": self.type_summaries[meeting_type["id"]],
-            "meetingInfo": {"channel": info["channel"], "meetingLink": link},
-            "hostingInfo": hosting_info,
-            "hosts": [self.hosts[uid] for uid in host_ids],
-            "hostIds": host_ids,
-            "attendees": [
-                {"id": new_uuid(rng), **pick(rng, self.people)} for _ in range(attendee_count)
-            ],
-            "companyId": self.company_id,
-            "location": "Friedrichstraße 12, 10117 Berlin" if info["channel"] == "local" else None,
-            "notes": pick(rng, names.NOTES),
-            "createdAt": format_iso(created, pick(rng, names.OFFSET_MINUTES)),
-            "updatedAt": None,
-            "cancel": None,
-            "isCancelled": False,
-            "rescheduledAt": None,
-            "rescheduleCount": 0,
-        }
-        roll = rng.random()
-        if roll < 0.03:
-            body["customFields"] = {
-                "leadSource": pick(rng, names.CUSTOM_FIELD_SOURCES),
-                "crmId": f"CRM-{rng.randrange(10**6)}",
-            }
-        elif roll < 0.05:
-            body["_experimentalFlag"] = True
-        return body
-
-    def _cancel(self, action_at: float, body: dict[str, Any]) -> dict[str, Any]:
-        rng = self.rng
-        source = pick(rng, ("attendee", "attendee", "host", "api"))
-        actor = body["attendees"][0]["email"] if source == "attendee" else body["hostIds"][0]
-        return {
-            "actionSource": source,
-            "actionAt": format_iso(action_at),
-            "actionBy": actor,
-            "reason": pick(rng, names.CANCEL_REASONS),
-        }

@@ -1,7 +1,8 @@
-"""Live mode: the tenant keeps changing, as a customer's booking page would change it.
+"""Live mode: the tenant keeps changing, as its booking pages and its own application would.
 
-Every `live_interval_s` a few bookings are created, a few upcoming ones rescheduled and a few
-cancelled, all through the tenant's mutations (so webhooks fire as for API calls).
+Every `live_interval_s` a few bookings are created (each recorded as made through the API or
+a booking page, see `metering`), a few upcoming ones rescheduled and a few cancelled, all
+through the tenant's mutations (so webhooks fire as for API calls).
 """
 
 from __future__ import annotations
@@ -9,8 +10,8 @@ from __future__ import annotations
 import random
 import threading
 
+from meetergo_pipeline.simulator.appointments import DAY_S
 from meetergo_pipeline.simulator.errors import TenantError
-from meetergo_pipeline.simulator.generate import DAY_S
 from meetergo_pipeline.simulator.tenant import Tenant
 
 LIVE_CANCEL_REASONS = ("Terminkonflikt", "Krank", None)

@@ -103,6 +103,15 @@ class Checker:
             return ""
         return value
 
+    def optional_string(
+        self, source: Mapping[str, Any], name: str, label: str | None = None
+    ) -> str | None:
+        value = source.get(name)
+        if value is not None and not isinstance(value, str):
+            self.problems.append(f"{label or name} must be a string")
+            return None
+        return value
+
     def email(self, source: Mapping[str, Any], name: str, label: str | None = None) -> str:
         value = source.get(name)
         if not isinstance(value, str) or not EMAIL_PATTERN.match(value):

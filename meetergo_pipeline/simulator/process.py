@@ -18,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 STARTUP_TIMEOUT_S = 120.0
-PRINTED_LINES = 4
+PRINTED_LINES = 5
 
 
 class SimulatorProcess:
@@ -43,6 +43,10 @@ class SimulatorProcess:
     @property
     def personal_token(self) -> str:
         return self.printed["MEETERGO_SIM_PERSONAL_TOKEN"]
+
+    @property
+    def admin_personal_token(self) -> str:
+        return self.printed["MEETERGO_SIM_ADMIN_PERSONAL_TOKEN"]
 
     def environment(self) -> dict[str, str]:
         """MEETERGO_API_BASE_URL, MEETERGO_API_KEY and MEETERGO_API_USER_ID for the pipeline."""

@@ -71,6 +71,11 @@ class SimulatorServer:
         return self.tenant.personal_token_user_id
 
     @property
+    def admin_personal_token(self) -> str:
+        """A personal access token of the company owner (an admin)."""
+        return self.tenant.admin_personal_token
+
+    @property
     def admin_user_id(self) -> str:
         return self.tenant.owner_id
 

@@ -17,30 +17,35 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from meetergo_pipeline.simulator.appointments import DAY_S, new_uuid, pick
 from meetergo_pipeline.simulator.config import SimulatorConfig
 from meetergo_pipeline.simulator.errors import TenantError
 from meetergo_pipeline.simulator.events import DeliveredEvent, TenantEvent
 from meetergo_pipeline.simulator.generate import (
-    DAY_S,
-    SLOT_S,
-    AppointmentFactory,
     GeneratedTenant,
     build_meeting_type,
     build_user,
     generate_tenant,
-    new_uuid,
-    pick,
 )
 from meetergo_pipeline.simulator.index import AppointmentIndex, AppointmentQuery
 from meetergo_pipeline.simulator.isotime import format_iso, parse_iso
+from meetergo_pipeline.simulator.metering import main_host_id
+from meetergo_pipeline.simulator.workhours import business_start_on_or_after
 
 MAX_WEBHOOKS = 6
 EventListener = Callable[[TenantEvent], None]
+GENERATED: Any = object()  # create_booking's default notes: as the booking's source writes them
 
 
 @dataclass(frozen=True)
 class TenantTruth:
-    """What a correct sync of the tenant must find, computed from the data itself."""
+    """What a correct sync of the tenant must find.
+
+    `api_created_ids` are the appointments (still listed) that were booked through the API,
+    as recorded when each was made: the metering ground truth, independent of any rule.
+    `platform_hosted_ids` are those whose main host is an api-platform user, which is what
+    the pipeline's default metering rule counts; the two differ on purpose (see `metering`).
+    """
 
     user_count: int
     meeting_type_count: int
@@ -49,8 +54,10 @@ class TenantTruth:
     rescheduled_count: int
     multi_host_count: int
     api_created_ids: frozenset[str]
+    platform_hosted_ids: frozenset[str]
     deleted_ids: frozenset[str]
     appointment_ids: frozenset[str]
+    provisional_booking_count: int
 
 
 def is_cancelled(appointment: dict[str, Any]) -> bool:
@@ -71,16 +78,19 @@ class Tenant:
         self.lock = threading.RLock()
         with _gc_paused():
             generated = generate_tenant(
-                self.config.seed, self.config.users, self.config.appointments, self.anchor
+                self.config.seed,
+                self.config.users,
+                self.config.appointments,
+                self.anchor,
+                self.config.legacy_user_name_share,
             )
             self._load(generated)
         self._listeners: list[EventListener] = []
         self._last_now = 0.0
         self._rng = random.Random(self.config.seed * 7919 + 1)
-        types_by_user: dict[str, list[dict[str, Any]]] = {uid: [] for uid in self.users_by_id}
-        for meeting_type in self.meeting_types_by_id.values():
-            types_by_user[meeting_type["userId"]].append(meeting_type)
-        self._factory = AppointmentFactory(self._rng, self.users, types_by_user, self.anchor)
+        # Bookings made from now on continue the generated tenant (same regulars, profiles).
+        self._factory = generated.factory
+        self._factory.rng = self._rng
 
     def _load(self, generated: GeneratedTenant) -> None:
         self.company_id = generated.company_id
@@ -89,6 +99,7 @@ class Tenant:
         self.expired_api_key = generated.expired_api_key
         self.personal_token = generated.personal_token
         self.personal_token_user_id = generated.personal_token_user_id
+        self.admin_personal_token = generated.admin_personal_token
         self.users_by_id: dict[str, dict[str, Any]] = {u["id"]: u for u in generated.users}
         self.meeting_types_by_id: dict[str, dict[str, Any]] = {
             m["id"]: m for m in generated.meeting_types
@@ -98,7 +109,10 @@ class Tenant:
         self.webhooks: dict[str, dict[str, Any]] = {}
         self.emitted_events: list[TenantEvent] = []
         self.delivered_events: list[DeliveredEvent] = []
-        self._api_created = set(generated.api_created_ids)
+        self.provisional_bookings: dict[str, dict[str, Any]] = {
+            p["id"]: p for p in generated.provisional_bookings
+        }
+        self._api_created = {a.body["id"] for a in generated.appointments if a.via_api}
         self._deleted: set[str] = set()
         self._start_ts: dict[str, float] = {}
         self._end_ts: dict[str, float] = {}
@@ -126,6 +140,9 @@ class Tenant:
     def truth(self) -> TenantTruth:
         with self.lock:
             bodies = self.appointments.values()
+            platform = {
+                u["id"] for u in self.users_by_id.values() if u["userType"] == "api-platform"
+            }
             return TenantTruth(
                 user_count=len(self.users_by_id),
                 meeting_type_count=len(self.meeting_types_by_id),
@@ -134,8 +151,12 @@ class Tenant:
                 rescheduled_count=sum(1 for a in bodies if a["rescheduleCount"] > 0),
                 multi_host_count=sum(1 for a in bodies if len(a["hostIds"]) > 1),
                 api_created_ids=frozenset(self._api_created - self._deleted),
+                platform_hosted_ids=frozenset(
+                    a["id"] for a in bodies if main_host_id(a) in platform
+                ),
                 deleted_ids=frozenset(self._deleted),
                 appointment_ids=frozenset(self.appointments),
+                provisional_booking_count=len(self.provisional_bookings),
             )
 
     def appointment_ids_for_user(self, user_id: str) -> list[str]:
@@ -151,6 +172,18 @@ class Tenant:
     def appointments_starting_between(self, user_id: str, low: float, high: float) -> list[str]:
         with self.lock:
             return self._index.starting_between(user_id, low, high)
+
+    def busy_intervals(
+        self, host_ids: list[str], low: float, high: float
+    ) -> list[tuple[float, float]]:
+        """(start, end) of the hosts' not-cancelled appointments overlapping [low, high]."""
+        with self.lock:
+            return [
+                (self._start_ts[i], self._end_ts[i])
+                for host_id in host_ids
+                for i in self._index.starting_between(host_id, low - DAY_S, high)
+                if self._end_ts[i] > low and not is_cancelled(self.appointments[i])
+            ]
 
     def appointment_json(self, appointment_id: str) -> bytes:
         with self.lock:
@@ -187,16 +220,16 @@ class Tenant:
         attendee: dict[str, Any] | None = None,
         *,
         via_api: bool = True,
+        notes: str | None = GENERATED,
     ) -> dict[str, Any]:
-        """Book a slot; raises TenantError (404 unknown type/host, 400 slot-occupied)."""
+        """Book a slot; raises TenantError (404 unknown type/host, 400 slot-occupied).
+
+        `via_api` records whether the booking counts as created through the API (ground
+        truth); `notes` replaces the appointment's notes (default: as its source writes them).
+        """
         with self.lock:
-            meeting_type = self.meeting_types_by_id.get(meeting_type_id)
-            if meeting_type is None:
-                raise TenantError(404, "Meeting type not found")
-            hosts = list(host_ids) if host_ids else [meeting_type["userId"]]
-            unknown = [h for h in hosts if h not in self.users_by_id]
-            if unknown:
-                raise TenantError(400, [f"hostIds contains an unknown user: {unknown[0]}"])
+            meeting_type = self._meeting_type(meeting_type_id)
+            hosts = self._hosts_for(meeting_type, host_ids)
             start_ts = parse_iso(start) if isinstance(start, str) else float(start)
             end_ts = start_ts + meeting_type["meetingInfo"]["duration"] * 60
             if self._slot_taken(hosts, start_ts, end_ts):
@@ -204,16 +237,42 @@ class Tenant:
                     400, "The selected time slot is no longer available", errorCode="slot-occupied"
                 )
             created_ts = self.now()
-            body = self._factory.body(meeting_type, hosts, start_ts, created_ts)
+            body = self._factory.body(meeting_type, hosts, start_ts, created_ts, via_api=via_api)
             body["createdAt"] = body["updatedAt"] = format_iso(created_ts)
             if attendee is not None:
                 body["attendees"] = [{"id": new_uuid(self._rng), **attendee}]
+            if notes is not GENERATED:
+                body["notes"] = notes
             self._store(body, start_ts, end_ts, created_ts)
-            main_host = self.users_by_id[hosts[0]]
-            if via_api or main_host["userType"] == "api-platform":
+            if via_api:
                 self._api_created.add(body["id"])
             self._emit("booking_created", body, created_ts)
             return body
+
+    def create_provisional_booking(
+        self,
+        meeting_type_id: str,
+        start: float | str,
+        host_ids: list[str] | None = None,
+        attendee: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """A booking on a type that needs double opt-in or host confirmation: pending, no
+        appointment and no webhook yet."""
+        with self.lock:
+            meeting_type = self._meeting_type(meeting_type_id)
+            hosts = self._hosts_for(meeting_type, host_ids)
+            start_ts = parse_iso(start) if isinstance(start, str) else float(start)
+            pending = self._factory.provisional(meeting_type, hosts, start_ts, self.now())
+            if attendee is not None:
+                pending["attendee"] = {"id": pending["attendee"]["id"], **attendee}
+            self.provisional_bookings[pending["id"]] = pending
+            return pending
+
+    def provisional_bookings_for_user(self, user_id: str) -> list[dict[str, Any]]:
+        """The user's pending bookings, newest first."""
+        with self.lock:
+            mine = [p for p in self.provisional_bookings.values() if user_id in p["hostIds"]]
+        return sorted(mine, key=lambda p: (p["createdAt"], p["id"]), reverse=True)
 
     def cancel_appointment(
         self,
@@ -239,12 +298,32 @@ class Tenant:
             self._emit("booking_cancelled", body, at)
             return body
 
-    def reschedule_appointment(self, appointment_id: str, new_start: float | str) -> dict[str, Any]:
+    def remove_attendee(self, appointment_id: str, attendee_id: str) -> dict[str, Any]:
+        """Take one attendee off a group appointment; the last one cancels it instead."""
         with self.lock:
             body = self._get(appointment_id)
+            remaining = [a for a in body["attendees"] if a["id"] != attendee_id]
+            if len(remaining) == len(body["attendees"]):
+                raise TenantError(404, "Attendee not found")
+            if not remaining:
+                return self.cancel_appointment(appointment_id, action_source="attendee")
+            body["attendees"] = remaining
+            body["updatedAt"] = format_iso(self.now())
+            self._changed(appointment_id)
+            return body
+
+    def reschedule_appointment(
+        self, appointment_id: str, new_start: float | str, *, check_slot: bool = True
+    ) -> dict[str, Any]:
+        """Move an appointment (same duration); `check_slot=False` books over other meetings."""
+        with self.lock:
+            body = self._get(appointment_id)
+            if is_cancelled(body):
+                raise TenantError(400, "A cancelled appointment cannot be rescheduled")
             start_ts = parse_iso(new_start) if isinstance(new_start, str) else float(new_start)
             end_ts = start_ts + (self._end_ts[appointment_id] - self._start_ts[appointment_id])
-            if self._slot_taken(body["hostIds"], start_ts, end_ts, ignore=appointment_id):
+            taken = self._slot_taken(body["hostIds"], start_ts, end_ts, ignore=appointment_id)
+            if check_slot and taken:
                 raise TenantError(
                     400, "The selected time slot is no longer available", errorCode="slot-occupied"
                 )
@@ -268,18 +347,21 @@ class Tenant:
             self._deleted.add(appointment_id)
 
     def add_random_bookings(self, count: int) -> list[str]:
-        """Book `count` free future slots now, as customers would (fires booking_created)."""
+        """Book `count` free future slots now, as the booking pages and the company's
+        application would (fires booking_created; the booking source is recorded)."""
         created: list[str] = []
+        factory = self._factory
         with self.lock:
-            hosts = self.users
             while len(created) < count:
-                host = pick(self._rng, hosts)
-                types = [m for m in self.meeting_types_by_id.values() if m["userId"] == host["id"]]
-                slots_ahead = int(self._rng.random() * 59 * DAY_S / SLOT_S)
-                start = (self.now() // SLOT_S + 1) * SLOT_S + DAY_S + slots_ahead * SLOT_S
+                host = factory.pick_host()
+                meeting_type = pick(self._rng, factory.types_by_user[host["id"]])
+                via_api = self._rng.random() < factory.profiles[meeting_type["id"]].api_share
+                ahead = self.now() + DAY_S + factory.lead_s(meeting_type)
+                zone = factory.calendar_of[host["id"]].zone
+                start = business_start_on_or_after(zone, ahead, self._rng)
                 try:
                     body = self.create_booking(
-                        pick(self._rng, types)["id"], start, [host["id"]], via_api=False
+                        meeting_type["id"], start, [host["id"]], via_api=via_api
                     )
                 except TenantError:
                     continue
@@ -372,6 +454,19 @@ class Tenant:
         self._created_ts[appointment_id] = created
         self._meeting_type_of[appointment_id] = body["meetingTypeId"]
         self._index.add(appointment_id, body["hostIds"])
+
+    def _meeting_type(self, meeting_type_id: str) -> dict[str, Any]:
+        meeting_type = self.meeting_types_by_id.get(meeting_type_id)
+        if meeting_type is None:
+            raise TenantError(404, "Meeting type not found")
+        return meeting_type
+
+    def _hosts_for(self, meeting_type: dict[str, Any], host_ids: list[str] | None) -> list[str]:
+        hosts = list(host_ids) if host_ids else [meeting_type["userId"]]
+        unknown = [h for h in hosts if h not in self.users_by_id]
+        if unknown:
+            raise TenantError(400, [f"hostIds contains an unknown user: {unknown[0]}"])
+        return hosts
 
     def _get(self, appointment_id: str) -> dict[str, Any]:
         body = self.appointments.get(appointment_id)
