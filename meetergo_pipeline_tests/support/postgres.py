@@ -16,8 +16,10 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import psycopg2
+if TYPE_CHECKING:
+    from psycopg2.extensions import connection
 
 PG_ROOT = Path("/usr/lib/postgresql")
 SERVER_USER = "nobody"  # owns the cluster when the tests run as root
@@ -77,7 +79,9 @@ class PostgresServer:
         """SQLAlchemy URL of `database`, with the psycopg2 driver dagster-postgres installs."""
         return f"postgresql+psycopg2://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
 
-    def connect(self, database: str = "postgres") -> psycopg2.extensions.connection:
+    def connect(self, database: str = "postgres") -> connection:
+        import psycopg2  # here, not at the top: conftest imports this module for every test
+
         return psycopg2.connect(
             host="127.0.0.1", port=self.port, user=SUPERUSER, dbname=database, connect_timeout=10
         )
