@@ -53,7 +53,7 @@ dev: install
 lock:
 	$(PYTHON) -m venv $(LOCK_VENV)
 	$(LOCK_VENV)/bin/pip install --quiet --disable-pip-version-check uv
-	$(LOCK_VENV)/bin/uv pip compile pyproject.toml --extra dev -o requirements.lock --python-version 3.11
+	$(LOCK_VENV)/bin/uv pip compile pyproject.toml --extra dev --extra postgres -o requirements.lock --python-version 3.11
 	rm -rf $(LOCK_VENV)
 
 clean:

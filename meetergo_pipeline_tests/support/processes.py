@@ -1,10 +1,14 @@
-"""Child processes that crash on purpose, for tests of what survives a crash."""
+"""Child processes: ones that crash on purpose, for tests of what survives a crash, and
+stopping a child together with every process it started."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 
@@ -20,3 +24,48 @@ os.kill(os.getpid(), signal.SIGKILL)
 """
     completed = subprocess.run([sys.executable, "-c", writer], check=False)
     assert completed.returncode == -signal.SIGKILL
+
+
+def descendants(pid: int) -> list[int]:
+    """The pids of every live process below `pid`, from /proc (Linux)."""
+    found: list[int] = []
+    parents = [pid]
+    while parents:
+        parent = parents.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                children = [int(child) for child in (task / "children").read_text().split()]
+                found.extend(children)
+                parents.extend(children)
+    return found
+
+
+def stop_tree(process: subprocess.Popen[bytes], timeout_s: float) -> None:
+    """SIGTERM `process` and wait until it and the processes it had started have exited.
+
+    What is still alive after `timeout_s` gets SIGKILL: e.g. the Dagster daemon's code server
+    and its run workers, which must not outlive the test (nor the database it used).
+    """
+    tree = descendants(process.pid)
+    process.terminate()
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    deadline = time.monotonic() + timeout_s
+    for pid in tree:
+        while alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def alive(pid: int) -> bool:
+    """Whether `pid` runs (an exited child its parent has not reaped yet does not)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
