@@ -32,7 +32,7 @@ event_cancel_sources AS (
 events_classified AS (
     SELECT
         e.*,
-        c.cancel_source,
+        c.cancel_source AS event_cancel_source,
         a.appointment_id IS NULL
             OR a.state_as_of IS NULL
             OR e.occurred_at > a.state_as_of AS is_after_api_state,
@@ -53,7 +53,7 @@ event_state AS (
             AS has_newer_cancellation,
         min(cancelled_at) FILTER (WHERE is_after_api_state AND event_type = 'booking_cancelled')
             AS newer_cancelled_at,
-        arg_min(cancel_source, cancelled_at)
+        arg_min(event_cancel_source, cancelled_at)
             FILTER (WHERE is_after_api_state AND event_type = 'booking_cancelled')
             AS newer_cancel_source,
         arg_min(start_seen, occurred_at) FILTER (WHERE start_seen IS NOT NULL)
