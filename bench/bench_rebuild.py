@@ -70,7 +70,8 @@ SELECT id, user_id,
        NULL, now(), now(), NULL
 FROM gen_types;
 
-INSERT INTO raw.appointments
+INSERT INTO raw.appointments (appointment_id, created_at, start_at, payload, source_updated_at,
+                              first_seen_at, last_seen_at, deleted_at, first_start_at)
 WITH base AS (
     SELECT i, {_UUID} AS id, h,
            TIMESTAMPTZ '2025-01-01 00:00:00+00' + to_minutes((i * 7919 % 35040) * 15) AS start_ts,
@@ -113,7 +114,7 @@ SELECT id, created_ts, start_ts,
            'isCancelled', cancelled,
            'rescheduledAt', CASE WHEN rescheduled THEN {_iso("updated_ts", "use_z")} END,
            'rescheduleCount', CASE WHEN rescheduled THEN 1 ELSE 0 END),
-       updated_ts, now(), now(), NULL
+       updated_ts, now(), now(), NULL, start_ts
 FROM rows;
 """
 

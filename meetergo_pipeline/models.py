@@ -21,16 +21,23 @@ class Model:
     """One warehouse table.
 
     `source` says what writes it: the API sync, the webhook-log ingest, or its own SQL file
-    (`sql_file`, under `meetergo_pipeline/sql/`). `key` is the column unique per row (checked
-    after every build), None where a row is identified by several columns.
+    (`sql_file`, under `meetergo_pipeline/sql/`). `key` is the column, or the tuple of columns,
+    unique per row (checked after every build); None where no key is checked.
     """
 
     layer: Layer
     name: str
     source: Source
     description: str
-    key: str | None = None
+    key: str | tuple[str, ...] | None = None
     upstream: tuple[str, ...] = ()
+
+    @property
+    def key_columns(self) -> tuple[str, ...]:
+        """The key as a tuple of column names; empty when the model has no key."""
+        if self.key is None:
+            return ()
+        return (self.key,) if isinstance(self.key, str) else self.key
 
     @property
     def table(self) -> str:
@@ -84,14 +91,6 @@ MODELS: tuple[Model, ...] = (
     ),
     Model(
         "core",
-        "meeting_types",
-        "sql",
-        "Meeting types (booking pages) as the API last listed them.",
-        key="meeting_type_id",
-        upstream=("raw.meeting_types",),
-    ),
-    Model(
-        "core",
         "booking_events",
         "sql",
         "Distinct booking webhook events (created, rescheduled, cancelled).",
@@ -108,6 +107,14 @@ MODELS: tuple[Model, ...] = (
     ),
     Model(
         "core",
+        "meeting_types",
+        "sql",
+        "Meeting types (booking pages) as the API last listed them, with their metadata.",
+        key="meeting_type_id",
+        upstream=("raw.meeting_types", "core.api_appointments"),
+    ),
+    Model(
+        "core",
         "rejected_booking_events",
         "sql",
         "Booking webhook events whose appointment, not listed by the API, cannot form a valid "
@@ -121,7 +128,20 @@ MODELS: tuple[Model, ...] = (
         "sql",
         "Each appointment's latest known state across API reads and webhook events.",
         key="appointment_id",
-        upstream=("core.api_appointments", "core.booking_events", "core.rejected_booking_events"),
+        upstream=(
+            "core.api_appointments",
+            "core.booking_events",
+            "core.rejected_booking_events",
+            "raw.webhook_events",
+        ),
+    ),
+    Model(
+        "core",
+        "appointment_hosts",
+        "sql",
+        "One row per appointment and host user (main host and co-hosts).",
+        key=("appointment_id", "user_id"),
+        upstream=("core.api_appointments", "core.appointments"),
     ),
     Model(
         "analytics",
@@ -133,16 +153,67 @@ MODELS: tuple[Model, ...] = (
         "analytics",
         "metered_bookings",
         "sql",
-        "Bookings metered for usage-based billing, one row per appointment.",
+        "Bookings metered for usage-based billing, one row per appointment: by the metered "
+        "rule, or by the appointment ids file (MEETERGO_API_BOOKINGS_FILE) when one is set.",
         key="appointment_id",
-        upstream=("analytics.report_settings", "core.appointments", "core.users"),
+        upstream=(
+            "analytics.report_settings",
+            "core.appointments",
+            "core.booking_events",
+            "core.meeting_types",
+            "core.users",
+            "raw.appointments",
+            "raw.webhook_events",
+        ),
+    ),
+    Model(
+        "analytics",
+        "bookings",
+        "sql",
+        "One wide row per appointment: names, host-local start, lead time, cancellation, "
+        "reschedules, metering.",
+        key="appointment_id",
+        upstream=(
+            "analytics.metered_bookings",
+            "analytics.report_settings",
+            "core.appointment_hosts",
+            "core.appointments",
+            "core.meeting_types",
+            "core.users",
+        ),
     ),
     Model(
         "analytics",
         "booking_volume_daily",
         "sql",
-        "Bookings created, cancelled, rescheduled and scheduled per day, meeting type and host.",
-        upstream=("analytics.report_settings", "core.appointments"),
+        "Bookings created, cancelled, rescheduled and scheduled per day, meeting type and host, "
+        "zero-filled.",
+        upstream=(
+            "analytics.report_settings",
+            "core.appointments",
+            "core.meeting_types",
+            "core.users",
+        ),
+    ),
+    Model(
+        "analytics",
+        "booking_volume_weekly",
+        "sql",
+        "Booking activity per week and meeting type, zero-filled.",
+        upstream=("analytics.booking_volume_daily",),
+    ),
+    Model(
+        "analytics",
+        "host_activity_monthly",
+        "sql",
+        "Per host and month booked: bookings (co-hosted included), cancellations, rates and "
+        "median lead time.",
+        upstream=(
+            "analytics.bookings",
+            "analytics.report_settings",
+            "core.appointment_hosts",
+            "core.users",
+        ),
     ),
     Model(
         "analytics",

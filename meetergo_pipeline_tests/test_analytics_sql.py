@@ -127,10 +127,10 @@ def test_booking_volume_daily_in_utc(con):
     build(con)
 
     assert rows(con, "SELECT * FROM analytics.booking_volume_daily") == [
-        (date(2025, 3, 10), "mt-1", "user-api", 4, 0, 0, 0),
-        (date(2025, 3, 11), "mt-1", "user-api", 0, 1, 1, 0),
-        (date(2025, 3, 12), "mt-1", "user-api", 0, 0, 0, 1),
-        (date(2025, 3, 13), "mt-1", "user-api", 0, 0, 0, 1),
+        (date(2025, 3, 10), "mt-1", "Intro call", "user-api", "Ada Lovelace", 4, 0, 0, 0),
+        (date(2025, 3, 11), "mt-1", "Intro call", "user-api", "Ada Lovelace", 0, 1, 1, 0),
+        (date(2025, 3, 12), "mt-1", "Intro call", "user-api", "Ada Lovelace", 0, 0, 0, 1),
+        (date(2025, 3, 13), "mt-1", "Intro call", "user-api", "Ada Lovelace", 0, 0, 0, 1),
     ]
 
 

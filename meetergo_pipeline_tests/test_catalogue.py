@@ -115,10 +115,11 @@ def test_every_check_is_attached_to_the_asset_it_judges() -> None:
     graph = build_definitions().resolve_asset_graph()
     attached = {(key.asset_key.to_user_string(), key.name) for key in graph.asset_check_keys}
     unique = {
-        (model.table.replace(".", "/"), f"unique_{model.key}")
+        (model.table.replace(".", "/"), "unique_" + "_".join(model.key_columns))
         for model in MODELS
         if model.key and model.layer != "raw"
     }
+    assert ("core/appointment_hosts", "unique_appointment_id_user_id") in unique
     assert attached == unique | {
         ("raw/appointments", "row_counts_against_api"),
         ("raw/webhook_events", "webhook_log_not_silent"),

@@ -508,6 +508,26 @@ def test_users_and_meeting_types(con):
     ]
 
 
+def test_api_users_with_the_older_name_fields_get_their_names(con):
+    older = {"id": "user-old", "email": "old@example.com", "firstname": "Olga", "lastname": "Alt"}
+    add_user(con, {**older, "updatedAt": None})
+    camel = user_payload("user-camel", "cam@example.com", firstName="Carl", lastName="Camel")
+    for field in ("givenName", "familyName", "fullName"):
+        camel[field] = "" if field == "givenName" else None
+    add_user(con, camel)
+    add_user(con, user_payload("user-live", "live@example.com", firstname="Ignored"))
+
+    build_core(con)
+
+    assert con.execute(
+        "SELECT user_id, given_name, family_name, full_name FROM core.users ORDER BY user_id"
+    ).fetchall() == [
+        ("user-camel", "Carl", "Camel", "Carl Camel"),
+        ("user-live", "Ada", "Lovelace", "Ada Lovelace"),
+        ("user-old", "Olga", "Alt", "Olga Alt"),
+    ]
+
+
 def test_new_employee_in_legacy_envelope(con):
     add_event(
         con,

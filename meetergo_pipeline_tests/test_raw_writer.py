@@ -118,3 +118,37 @@ def test_a_later_sync_updates_from_its_first_read_and_undeletes(tmp_path: Path) 
         ("b", "listed again", SEEN_AT, later, None),
         ("c", "new", later, later, None),
     ]
+
+
+def test_the_first_reads_start_is_kept_when_a_later_read_moves_the_meeting(
+    tmp_path: Path,
+) -> None:
+    con = connect_writer(tmp_path / "w.duckdb")
+    first = RawWriter(con, seen_at=SEEN_AT)
+    first.add("appointments", page_of(appointment("a", "2026-11-21T00:00:00Z", "booked")))
+    first.flush()
+    # a row stored before first_start_at existed: the next read fills it from start_at
+    second_row = {
+        **appointment("b", "2026-11-21T00:00:00Z", "booked"),
+        "start": "2026-12-02T09:00Z",
+    }
+    first.add("appointments", page_of(second_row))
+    first.flush()
+    con.execute("UPDATE raw.appointments SET first_start_at = NULL WHERE appointment_id = 'b'")
+
+    later = RawWriter(con, seen_at=datetime(2026, 11, 25, 8, 0, tzinfo=UTC))
+    later.add(
+        "appointments",
+        page_of(
+            {**appointment("a", "2026-11-24T00:00:00Z", "moved"), "start": "2026-12-03T10:00Z"},
+            {**second_row, "updatedAt": "2026-11-24T00:00:00Z", "start": "2026-12-04T10:00Z"},
+        ),
+    )
+    later.flush()
+    rows = con.execute(
+        "SELECT appointment_id, start_at, first_start_at FROM raw.appointments ORDER BY ALL"
+    ).fetchall()
+    assert rows == [
+        ("a", datetime(2026, 12, 3, 10, tzinfo=UTC), datetime(2026, 12, 1, 8, tzinfo=UTC)),
+        ("b", datetime(2026, 12, 4, 10, tzinfo=UTC), datetime(2026, 12, 2, 9, tzinfo=UTC)),
+    ]

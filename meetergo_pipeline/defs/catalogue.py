@@ -34,7 +34,8 @@ def asset_spec(model: Model) -> AssetSpec:
 
 
 def unique_key_check_name(model: Model) -> str:
-    return f"unique_{model.key}"
+    """`unique_<key column>`, a composite key's columns joined: `unique_appointment_id_user_id`."""
+    return "unique_" + "_".join(model.key_columns)
 
 
 def unique_key_check_specs(layer: Layer) -> list[AssetCheckSpec]:
@@ -52,5 +53,5 @@ def unique_key_check_results(
     """The results of `unique_key_check_specs(layer)`, over the tables as built."""
     for model in models_in(layer):
         if model.key:
-            outcome = check_unique_ids(con, model.table, model.key)
+            outcome = check_unique_ids(con, model.table, model.key_columns)
             yield to_check_result(asset_key(model), unique_key_check_name(model), outcome)

@@ -99,10 +99,12 @@ class SyncSettings(ConfigurableResource):
 
 
 class AnalyticsSettings(ConfigurableResource):
-    """Reporting time zone, metering rule, plan and check thresholds."""
+    """Reporting time zone, metering rule (predicate or appointment ids file), plan and check
+    thresholds."""
 
     reporting_timezone: str = TransformSettings.reporting_timezone
     metered_booking_predicate: str = TransformSettings.metered_booking_predicate
+    api_bookings_file: str | None = None
     plan_included_bookings: int = TransformSettings.plan_included_bookings
     plan_price_per_booking: float = float(TransformSettings.plan_price_per_booking)
     plan_currency: str = TransformSettings.plan_currency
@@ -115,6 +117,7 @@ class AnalyticsSettings(ConfigurableResource):
             plan_included_bookings=self.plan_included_bookings,
             plan_price_per_booking=self.plan_price_per_booking,
             plan_currency=self.plan_currency,
+            api_bookings_file=Path(self.api_bookings_file) if self.api_bookings_file else None,
         )
 
 
@@ -163,6 +166,9 @@ def build_resources(settings: Settings) -> dict[str, Any]:
         "analytics_settings": AnalyticsSettings(
             reporting_timezone=settings.reporting_timezone,
             metered_booking_predicate=settings.metered_booking_predicate,
+            api_bookings_file=(
+                None if settings.api_bookings_file is None else str(settings.api_bookings_file)
+            ),
             plan_included_bookings=settings.plan_included_bookings,
             plan_price_per_booking=float(settings.plan_price_per_booking),
             plan_currency=settings.plan_currency,

@@ -94,6 +94,7 @@ class Settings:
     reconciliation_warn_threshold: int
     reporting_timezone: str
     metered_booking_predicate: str
+    api_bookings_file: Path | None
     plan_included_bookings: int
     plan_price_per_booking: Decimal
     plan_currency: str

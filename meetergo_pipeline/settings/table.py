@@ -262,6 +262,14 @@ SETTINGS: tuple[Setting, ...] = (
         PREDICATE,
         "which bookings are metered (see Billing)",
     ),
+    Setting(
+        "MEETERGO_API_BOOKINGS_FILE",
+        None,
+        PATH,
+        "CSV (with an `appointment_id` column) or Parquet file of the appointment ids the "
+        "customer's own application booked through the API; when set, a booking is metered "
+        "exactly when its id is listed, instead of by the predicate (see Billing)",
+    ),
     Setting("MEETERGO_PLAN_INCLUDED_BOOKINGS", "1000", COUNT, "bookings included per month"),
     Setting(
         "MEETERGO_PLAN_PRICE_PER_BOOKING",

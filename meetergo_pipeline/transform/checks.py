@@ -49,18 +49,35 @@ class CheckOutcome:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
-def check_unique_ids(con: duckdb.DuckDBPyConnection, table: str, column: str) -> CheckOutcome:
-    """No id in ``table.column`` appears twice (ERROR)."""
-    sql = load_sql("checks/unique_ids.sql", table=_qualified(table), column=_quoted(column))
+def check_unique_ids(
+    con: duckdb.DuckDBPyConnection, table: str, column: str | Sequence[str]
+) -> CheckOutcome:
+    """No id in ``table.column`` appears twice (ERROR).
+
+    ``column`` may name several columns (a composite key): then no combination of their
+    values appears twice; the sample shows each as a tuple.
+    """
+    columns = [column] if isinstance(column, str) else list(column)
+    if not columns:
+        raise ValueError("check_unique_ids needs at least one key column")
+    quoted = [_quoted(name) for name in columns]
+    key = quoted[0] if len(quoted) == 1 else f"row({', '.join(quoted)})"
+    sql = load_sql(
+        "checks/unique_ids.sql",
+        table=_qualified(table),
+        key=key,
+        key_not_null=" AND ".join(f"{name} IS NOT NULL" for name in quoted),
+    )
     rows, duplicated_ids, sample = con.execute(sql).fetchone()
     passed = duplicated_ids == 0
+    named = ", ".join(columns) if len(columns) == 1 else f"({', '.join(columns)})"
     return CheckOutcome(
         passed=passed,
         severity="ERROR",
         description=(
-            f"{table}.{column} is unique"
+            f"{table}.{named} is unique"
             if passed
-            else f"{duplicated_ids} {column} value(s) occur more than once in {table}"
+            else f"{duplicated_ids} {named} value(s) occur more than once in {table}"
         ),
         metadata={"rows": rows, "duplicated_ids": duplicated_ids, "sample": sample or []},
     )

@@ -20,6 +20,11 @@ import duckdb
 
 from meetergo_pipeline.models import Layer, Model, models_in
 from meetergo_pipeline.sql import load_sql
+from meetergo_pipeline.transform.metering import (
+    drop_api_booking_ids,
+    load_api_booking_ids,
+    metered_rule_text,
+)
 from meetergo_pipeline.transform.settings import TransformSettings, validate_against_database
 from meetergo_pipeline.warehouse.transaction import transaction
 
@@ -46,19 +51,34 @@ def build_analytics(
     """Rebuild every ``analytics.*`` table from ``core.*``; returns row counts by table.
 
     ``now`` (timezone-aware; default: the current time) decides the running billing month and
-    its projection. Raises ``ValueError`` naming the env var when a setting is unusable,
-    before anything is written. Runs in its own transaction, like :func:`build_core`.
+    its projection. Raises ``ValueError`` naming the env var when a setting is unusable (the
+    appointment ids file included), before anything is written. Runs in its own transaction,
+    like :func:`build_core`.
     """
     as_of = datetime.now(UTC) if now is None else now
     if as_of.tzinfo is None or as_of.utcoffset() is None:
         raise ValueError("now must be a timezone-aware datetime")
     _require_core(con)
     validate_against_database(con, settings)
+    try:
+        listed_ids = load_api_booking_ids(con, settings.api_bookings_file)
+        return _build_marts(con, settings, as_of, listed_ids)
+    finally:
+        drop_api_booking_ids(con)
 
+
+def _build_marts(
+    con: duckdb.DuckDBPyConnection,
+    settings: TransformSettings,
+    as_of: datetime,
+    listed_ids: int | None,
+) -> dict[str, int]:
+    """Every analytics model in catalogue order, in one transaction (the ids table loaded)."""
     predicate = settings.metered_booking_predicate
+    ids_file = settings.api_bookings_file
     comment_values = {
         "reporting_timezone": settings.reporting_timezone,
-        "metered_booking_rule": predicate,
+        "metered_booking_rule": metered_rule_text(predicate, ids_file),
         "plan_included_bookings": str(settings.plan_included_bookings),
         "plan_price_per_booking": _price_text(settings.plan_price_per_booking),
         "plan_currency": settings.plan_currency,
@@ -72,6 +92,8 @@ def build_analytics(
         "plan_included_bookings": settings.plan_included_bookings,
         "plan_price_per_booking": str(settings.plan_price_per_booking),
         "plan_currency": settings.plan_currency,
+        "api_bookings_file": None if ids_file is None else ids_file.name,
+        "api_booking_ids_listed": listed_ids,
         "as_of": as_of,
     }
     with _layer_transaction(con, "analytics"):

@@ -4,27 +4,39 @@ Its fields, defaults and checks are rows of the pipeline's settings table
 (:mod:`meetergo_pipeline.settings`); build it from read settings with
 :meth:`TransformSettings.from_settings`.
 
-meetergo marks no booking as "created via the API", so which bookings are metered is a rule
-the operator configures: a SQL boolean over ``core.appointments a`` LEFT JOIN
-``core.users u`` (u = main host). The predicate is trusted configuration (it is pasted into
-SQL), but it is still checked before use: one expression, it binds against the two aliases,
-it is BOOLEAN. See :func:`validate_against_database`.
+meetergo marks no booking as "created via the API", so which bookings are metered is
+configuration, in one of two forms:
+
+* the predicate ``MEETERGO_METERED_BOOKING_PREDICATE``: a SQL boolean over the aliases
+  ``a`` (``core.appointments``), ``u`` (its main host in ``core.users``), ``mt`` (its meeting
+  type in ``core.meeting_types``, with ``metadata``) and ``n`` (``n.notes``, the booking's
+  notes, readable by the predicate alone). It is trusted configuration (pasted into SQL) but
+  checked before use: one expression, it binds against those aliases, it is BOOLEAN. See
+  :func:`validate_against_database`.
+* the file ``MEETERGO_API_BOOKINGS_FILE``: the appointment ids the customer's own application
+  booked through the API. When it is set, a booking is metered exactly when its id is listed
+  and the predicate is not applied (see :mod:`meetergo_pipeline.transform.metering`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 import duckdb
 
 from meetergo_pipeline.settings import DEFAULTS, Settings, check_values, variable
+from meetergo_pipeline.sql import load_sql
 
-# The predicate is checked inside exactly this query; the aliases are the documented contract.
-PREDICATE_PROBE_SQL = (
-    "SELECT ({predicate}) AS is_metered "
-    "FROM core.appointments AS a LEFT JOIN core.users AS u ON u.user_id = a.host_user_id"
-)
+# The aliases the predicate may use, as the probe (sql/metering/predicate_probe.sql) and the
+# model (sql/analytics/metered_bookings.sql) both define them.
+PREDICATE_ALIASES = {
+    "a": "core.appointments",
+    "u": "core.users (the main host)",
+    "mt": "core.meeting_types (the meeting type, with metadata)",
+    "n": "the booking's notes (n.notes)",
+}
 
 
 @dataclass(frozen=True)
@@ -37,17 +49,19 @@ class TransformSettings:
     plan_included_bookings: int = DEFAULTS.plan_included_bookings
     plan_price_per_booking: float | Decimal = DEFAULTS.plan_price_per_booking
     plan_currency: str = DEFAULTS.plan_currency
+    api_bookings_file: Path | None = DEFAULTS.api_bookings_file
 
     def __post_init__(self) -> None:
-        check_values(
-            {
-                "reporting_timezone": self.reporting_timezone,
-                "metered_booking_predicate": self.metered_booking_predicate,
-                "plan_included_bookings": self.plan_included_bookings,
-                "plan_price_per_booking": self.plan_price_per_booking,
-                "plan_currency": self.plan_currency,
-            }
-        )
+        values: dict[str, object] = {
+            "reporting_timezone": self.reporting_timezone,
+            "metered_booking_predicate": self.metered_booking_predicate,
+            "plan_included_bookings": self.plan_included_bookings,
+            "plan_price_per_booking": self.plan_price_per_booking,
+            "plan_currency": self.plan_currency,
+        }
+        if self.api_bookings_file is not None:
+            values["api_bookings_file"] = self.api_bookings_file
+        check_values(values)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> TransformSettings:
@@ -57,6 +71,7 @@ class TransformSettings:
             plan_included_bookings=settings.plan_included_bookings,
             plan_price_per_booking=settings.plan_price_per_booking,
             plan_currency=settings.plan_currency,
+            api_bookings_file=settings.api_bookings_file,
         )
 
 
@@ -64,6 +79,8 @@ def validate_against_database(con: duckdb.DuckDBPyConnection, settings: Transfor
     """Check the time zone and the metered-booking predicate against the live database.
 
     Needs the core tables (run ``build_core`` first). Raises ``ValueError`` naming the env var.
+    The predicate is checked even when ``api_bookings_file`` decides the metering, so a bad
+    one is found before the file is removed.
     """
     zone_variable = variable("reporting_timezone")
     predicate_variable = variable("metered_booking_predicate")
@@ -78,10 +95,11 @@ def validate_against_database(con: duckdb.DuckDBPyConnection, settings: Transfor
         )
 
     predicate = settings.metered_booking_predicate
-    probe = PREDICATE_PROBE_SQL.format(predicate=predicate)
+    probe = load_sql("metering/predicate_probe.sql", predicate=predicate)
+    aliases = "; ".join(f"{alias} = {meaning}" for alias, meaning in PREDICATE_ALIASES.items())
     hint = (
-        f"{predicate_variable}={predicate!r} is not a valid SQL boolean over "
-        f"core.appointments a LEFT JOIN core.users u (e.g. {DEFAULTS.metered_booking_predicate})"
+        f"{predicate_variable}={predicate!r} is not a valid SQL boolean over {aliases} "
+        f"(e.g. {DEFAULTS.metered_booking_predicate})"
     )
     try:
         statements = con.extract_statements(probe)
@@ -90,7 +108,7 @@ def validate_against_database(con: duckdb.DuckDBPyConnection, settings: Transfor
     if len(statements) != 1:
         raise ValueError(f"{hint}: it must be a single expression, not several statements")
     try:
-        described = con.execute(f"DESCRIBE {probe}").fetchall()
+        described = con.execute(f"DESCRIBE {statements[0].query}").fetchall()
     except duckdb.Error as error:
         raise ValueError(f"{hint}: {_first_line(error)}") from None
     column_types = [row[1] for row in described]

@@ -78,8 +78,10 @@ def add_meeting_type(
     name: str = "Intro call",
     duration: int = 30,
     channel: str = "zoom",
+    metadata: dict[str, Any] | None = None,
 ) -> None:
-    payload = {
+    """A meeting type as GET /v4/meeting-type lists it; `metadata` only when given."""
+    payload: dict[str, Any] = {
         "id": meeting_type_id,
         "slug": name.lower().replace(" ", "-"),
         "userId": user_id,
@@ -91,6 +93,8 @@ def add_meeting_type(
         "meetingInfo": {"name": name, "duration": duration, "channel": channel},
         "meetingOptions": {"doubleOptIn": False},
     }
+    if metadata is not None:
+        payload["metadata"] = metadata
     con.execute(
         "INSERT INTO raw.meeting_types VALUES ($id, $user, $payload, NULL, $read, $read, NULL)",
         {"id": meeting_type_id, "user": user_id, "payload": json.dumps(payload), "read": READ_AT},
@@ -111,16 +115,32 @@ def appointment_payload(
     rescheduled_at: str | None = None,
     reschedule_count: int = 0,
     channel: str = "zoom",
+    cancel_source: str | None = "attendee",
+    notes: str | None = None,
+    meeting_type_metadata: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """An appointment as GET /v4/appointment/paginated sends it."""
+    """An appointment as GET /v4/appointment/paginated sends it.
+
+    `cancel_source` is the cancel.actionSource sent with a cancellation (None: left out).
+    """
     hosts = host_ids if host_ids is not None else ([host] if host else [])
+    cancel: dict[str, Any] | None = None
+    if cancelled_at:
+        cancel = {"actionAt": cancelled_at, "actionBy": "x", "reason": ""}
+        if cancel_source is not None:
+            cancel["actionSource"] = cancel_source
     return {
         "id": appointment_id,
         "secret": f"secret-{appointment_id}",
         "start": start,
         "end": end,
         "meetingTypeId": meeting_type_id,
-        "meetingType": {"id": meeting_type_id, "slug": "intro-call", "meetingInfo": {}},
+        "meetingType": {
+            "id": meeting_type_id,
+            "slug": "intro-call",
+            "meetingInfo": {},
+            "metadata": meeting_type_metadata if meeting_type_metadata is not None else {},
+        },
         "meetingInfo": {"channel": channel, "meetingLink": "https://zoom.example/j/1"},
         "hostingInfo": {"mainHost": host} if host else {},
         "hosts": [{"id": h, "email": f"{h}@example.com"} for h in hosts],
@@ -129,13 +149,10 @@ def appointment_payload(
             {"id": "att-1", "email": "jane@example.com", "firstname": "Jane", "lastname": "Doe"}
         ],
         "companyId": "company-1",
+        "notes": notes,
         "createdAt": created_at,
         "updatedAt": updated_at or created_at,
-        "cancel": (
-            {"actionSource": "attendee", "actionAt": cancelled_at, "actionBy": "x", "reason": ""}
-            if cancelled_at
-            else None
-        ),
+        "cancel": cancel,
         "isCancelled": bool(cancelled_at) if is_cancelled is None else is_cancelled,
         "rescheduledAt": rescheduled_at,
         "rescheduleCount": reschedule_count,
@@ -147,20 +164,58 @@ def add_appointment(
     payload: dict[str, Any],
     read_at: str = READ_AT,
     deleted_at: str | None = None,
+    first_start: str | None = None,
+    first_read_at: str | None = None,
 ) -> None:
+    """Store `payload` as the latest API read; `first_start` / `first_read_at`: what an
+    earlier read showed and when (default: this read)."""
     con.execute(
-        "INSERT INTO raw.appointments VALUES "
-        "($id, $created, $start, $payload, $updated, $read, $read, $deleted)",
+        "INSERT INTO raw.appointments (appointment_id, created_at, start_at, payload, "
+        "source_updated_at, first_seen_at, last_seen_at, deleted_at, first_start_at) VALUES "
+        "($id, $created, $start, $payload, $updated, $first_read, $read, $deleted, $first_start)",
         {
             "id": payload["id"],
             "created": payload["createdAt"],
             "start": payload["start"],
             "payload": json.dumps(payload),
             "updated": payload["updatedAt"],
+            "first_read": first_read_at or read_at,
             "read": read_at,
             "deleted": deleted_at,
+            "first_start": first_start or payload["start"],
         },
     )
+
+
+def add_host(
+    con: duckdb.DuckDBPyConnection, user_id: str, name: str, zone: str | None = "Europe/Berlin"
+) -> None:
+    """A standard user named "Given Family", e-mail `<user_id>@example.com`, time zone `zone`."""
+    given, family = name.split(" ")
+    add_user(
+        con,
+        user_payload(
+            user_id, f"{user_id}@example.com", given_name=given, family_name=family, timezone=zone
+        ),
+    )
+
+
+def add_booking_at(
+    con: duckdb.DuckDBPyConnection,
+    appointment_id: str,
+    created_at: str,
+    start: str,
+    host: str | None = "u-1",
+    minutes: int = 30,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """An appointment the API listed, `minutes` long; other keywords go to
+    `appointment_payload`, except `first_start` / `first_read_at` (an earlier first read)."""
+    first = {key: kwargs.pop(key) for key in ("first_start", "first_read_at") if key in kwargs}
+    end = datetime.fromtimestamp(ts(start).timestamp() + minutes * 60, UTC).isoformat()
+    payload = appointment_payload(appointment_id, start, end, created_at, host=host, **kwargs)
+    add_appointment(con, payload, **first)
+    return payload
 
 
 def flat_event(webhook_type: str, appointment: dict[str, Any], **changes: Any) -> dict[str, Any]:

@@ -1,8 +1,9 @@
--- Rows of {{table}}, how many {{column}} values occur more than once, and up to five of them.
+-- Rows of {{table}}, how many {{key}} values occur more than once, and up to five of them.
+-- {{key}} is one quoted column, or row(...) of a composite key's columns.
 WITH id_counts AS (
-    SELECT {{column}} AS id, count(*) AS occurrences
+    SELECT {{key}} AS id, count(*) AS occurrences
     FROM {{table}}
-    WHERE {{column}} IS NOT NULL
+    WHERE {{key_not_null}}
     GROUP BY ALL
 )
 

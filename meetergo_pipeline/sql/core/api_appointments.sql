@@ -2,17 +2,19 @@
 -- any webhook event is applied. core.appointments merges this with core.booking_events;
 -- analytics.webhook_reconciliation compares the two.
 -- Each payload is parsed once (json_transform): every `->>` would parse the document again,
--- which on large tables costs several times the time and the memory.
+-- which on large tables costs several times the time and the memory. Attendees, notes, the
+-- secret and meeting links are not read: they stay in raw.
 CREATE OR REPLACE TABLE core.api_appointments AS
 WITH parsed AS (
     SELECT
         r.*,
         json_transform(r.payload, '{
-            "meetingTypeId": "VARCHAR", "meetingType": {"id": "VARCHAR"},
+            "meetingTypeId": "VARCHAR", "meetingType": {"id": "VARCHAR", "metadata": "JSON"},
             "hostingInfo": {"mainHost": "VARCHAR"}, "hostIds": ["VARCHAR"],
             "hosts": [{"id": "VARCHAR"}],
             "start": "VARCHAR", "end": "VARCHAR", "createdAt": "VARCHAR", "updatedAt": "VARCHAR",
-            "isCancelled": "BOOLEAN", "cancel": {"actionAt": "VARCHAR"},
+            "isCancelled": "BOOLEAN",
+            "cancel": {"actionAt": "VARCHAR", "actionSource": "VARCHAR"},
             "rescheduledAt": "VARCHAR", "rescheduleCount": "INTEGER",
             "attendees": ["JSON"], "meetingInfo": {"channel": "VARCHAR"}
         }') AS p
@@ -24,12 +26,16 @@ api_fields AS (
         appointment_id,
         coalesce(p.meetingTypeId, p.meetingType.id) AS meeting_type_id,
         coalesce(p.hostingInfo.mainHost, p.hostIds[1], p.hosts[1].id) AS host_user_id,
+        coalesce(p.hostIds, list_transform(p.hosts, lambda h: h.id)) AS host_user_ids,
+        p.meetingType.metadata AS meeting_type_metadata,
         coalesce(TRY_CAST(p.start AS TIMESTAMPTZ), start_at) AS start_at,
+        coalesce(first_start_at, start_at) AS first_read_start_at,
         TRY_CAST(p."end" AS TIMESTAMPTZ) AS end_at,
         coalesce(TRY_CAST(p.createdAt AS TIMESTAMPTZ), created_at) AS created_at,
         coalesce(TRY_CAST(p.updatedAt AS TIMESTAMPTZ), source_updated_at) AS updated_at,
         coalesce(p.isCancelled, false) OR p.cancel.actionAt IS NOT NULL AS is_cancelled,
         TRY_CAST(p.cancel.actionAt AS TIMESTAMPTZ) AS cancel_action_at,
+        nullif(trim(p.cancel.actionSource), '') AS cancel_action_source,
         TRY_CAST(p.rescheduledAt AS TIMESTAMPTZ) AS rescheduled_at,
         coalesce(p.rescheduleCount, 0) AS reschedule_count,
         len(p.attendees)::INTEGER AS attendee_count,
@@ -50,6 +56,7 @@ SELECT
     updated_at,
     CASE WHEN is_cancelled THEN 'cancelled' ELSE 'confirmed' END AS status,
     CASE WHEN is_cancelled THEN coalesce(cancel_action_at, updated_at) END AS cancelled_at,
+    CASE WHEN is_cancelled THEN cancel_action_source END AS cancel_source,
     rescheduled_at,
     reschedule_count,
     attendee_count,
@@ -58,7 +65,10 @@ SELECT
     coalesce(updated_at, greatest(created_at, cancel_action_at, rescheduled_at)) AS state_as_of,
     first_read_at,
     last_read_at,
-    deleted_at
+    deleted_at,
+    first_read_start_at,
+    host_user_ids,
+    meeting_type_metadata
 FROM api_fields
 ORDER BY appointment_id;
 
@@ -80,3 +90,7 @@ COMMENT ON COLUMN core.api_appointments.state_as_of IS 'Source time this state i
 COMMENT ON COLUMN core.api_appointments.first_read_at IS 'When the pipeline first read the appointment from the API (UTC instant).';
 COMMENT ON COLUMN core.api_appointments.last_read_at IS 'When the pipeline last read the appointment from the API (UTC instant).';
 COMMENT ON COLUMN core.api_appointments.deleted_at IS 'When the appointment was first found missing from the API (UTC instant); NULL while listed.';
+COMMENT ON COLUMN core.api_appointments.cancel_source IS 'Who cancelled, as meetergo sent it (cancel.actionSource, e.g. attendee, host, api); NULL when confirmed or not sent. core.appointments.cancelled_by maps it.';
+COMMENT ON COLUMN core.api_appointments.first_read_start_at IS 'Meeting start as the pipeline''s first API read of the appointment showed it (UTC instant); for rows stored before this was kept, the earliest start still known.';
+COMMENT ON COLUMN core.api_appointments.host_user_ids IS 'The host users the API lists: hostIds[], else hosts[].id, as sent (core.appointment_hosts has one row per distinct host, the main host included).';
+COMMENT ON COLUMN core.api_appointments.meeting_type_metadata IS 'The meeting type''s metadata JSON as embedded in the appointment (meetingType.metadata); core.meeting_types.metadata falls back to it. Not published.';

@@ -10,19 +10,41 @@
 --     the events arrived in (cancel before create still yields cancelled).
 --   * Except those whose events core.rejected_booking_events holds (no parseable start, say):
 --     that model decides which cannot form a valid row, and they are left out here.
+--   * cancelled_by maps who cancelled (cancel.actionSource of the API read, or of the
+--     cancellation event that cancelled it) onto attendee / host / api; other values: NULL.
+--   * original_start_at is the first start seen: the start of the earliest source among the
+--     first API read, a booking_created event and a booking_rescheduled event's previous start.
 CREATE OR REPLACE TABLE core.appointments AS
 WITH latest_api_state AS (
     SELECT * FROM core.api_appointments
 ),
 
+-- cancel.actionSource of each cancellation event, read from its body (booking_events keeps
+-- only typed fields); only events core.booking_events holds count
+event_cancel_sources AS (
+    SELECT
+        e.event_key,
+        nullif(trim(json_extract_string(w.body, w.entity_path || '.cancel.actionSource')), '')
+            AS cancel_source
+    FROM core.booking_events AS e
+    JOIN raw.webhook_events AS w ON w.event_key = e.event_key
+    WHERE e.event_type = 'booking_cancelled'
+),
+
 events_classified AS (
     SELECT
         e.*,
+        c.cancel_source AS event_cancel_source,
         a.appointment_id IS NULL
             OR a.state_as_of IS NULL
-            OR e.occurred_at > a.state_as_of AS is_after_api_state
+            OR e.occurred_at > a.state_as_of AS is_after_api_state,
+        CASE e.event_type
+            WHEN 'booking_created' THEN e.start_at
+            WHEN 'booking_rescheduled' THEN e.previous_start_at
+        END AS start_seen
     FROM core.booking_events AS e
     LEFT JOIN latest_api_state AS a ON a.appointment_id = e.appointment_id
+    LEFT JOIN event_cancel_sources AS c ON c.event_key = e.event_key
 ),
 
 event_state AS (
@@ -33,6 +55,12 @@ event_state AS (
             AS has_newer_cancellation,
         min(cancelled_at) FILTER (WHERE is_after_api_state AND event_type = 'booking_cancelled')
             AS newer_cancelled_at,
+        arg_min(event_cancel_source, cancelled_at)
+            FILTER (WHERE is_after_api_state AND event_type = 'booking_cancelled')
+            AS newer_cancel_source,
+        arg_min(start_seen, occurred_at) FILTER (WHERE start_seen IS NOT NULL)
+            AS first_event_start,
+        min(occurred_at) FILTER (WHERE start_seen IS NOT NULL) AS first_event_start_seen_at,
         count(DISTINCT rescheduled_at)
             FILTER (WHERE is_after_api_state AND event_type = 'booking_rescheduled')
             AS newer_reschedules,
@@ -78,6 +106,15 @@ appointments_merged AS (
             WHEN a.status = 'cancelled' THEN a.cancelled_at
             WHEN e.has_newer_cancellation THEN e.newer_cancelled_at
         END AS cancelled_at,
+        CASE
+            WHEN a.status = 'cancelled' THEN a.cancel_source
+            WHEN e.has_newer_cancellation THEN e.newer_cancel_source
+        END AS cancel_source,
+        CASE
+            WHEN e.first_event_start_seen_at < a.first_read_at OR a.first_read_at IS NULL
+                THEN coalesce(e.first_event_start, a.first_read_start_at)
+            ELSE coalesce(a.first_read_start_at, e.first_event_start)
+        END AS first_start_seen,
         coalesce(e.newer_rescheduled_at, a.rescheduled_at) AS rescheduled_at,
         greatest(
             coalesce(a.reschedule_count, 0) + coalesce(e.newer_reschedules, 0),
@@ -107,8 +144,17 @@ SELECT
     updated_at,
     CASE WHEN is_cancelled THEN 'cancelled' ELSE 'confirmed' END AS status,
     cancelled_at,
+    cancel_source,
+    CASE
+        WHEN lower(cancel_source) IN ('attendee', 'guest', 'invitee', 'booker') THEN 'attendee'
+        WHEN lower(cancel_source) IN ('host', 'user', 'organizer', 'organiser', 'owner')
+            THEN 'host'
+        WHEN lower(cancel_source) IN ('api', 'api-key', 'api_key', 'platform-api') THEN 'api'
+    END AS cancelled_by,
     rescheduled_at,
     reschedule_count,
+    -- a meeting never rescheduled starts where it always did
+    CASE WHEN reschedule_count = 0 THEN start_at ELSE first_start_seen END AS original_start_at,
     attendee_count,
     channel,
     deleted_at,
@@ -132,6 +178,9 @@ COMMENT ON COLUMN core.appointments.created_at IS 'When the booking was made (cr
 COMMENT ON COLUMN core.appointments.updated_at IS 'Last known change (UTC instant): the later of the API''s updatedAt and the newest webhook event applied.';
 COMMENT ON COLUMN core.appointments.status IS 'cancelled | confirmed. cancelled when the API says so (isCancelled or cancel.actionAt) or a booking_cancelled webhook newer than the API read arrived.';
 COMMENT ON COLUMN core.appointments.cancelled_at IS 'When it was cancelled (UTC instant): the API''s cancel.actionAt (updatedAt if only isCancelled is set), else the cancel time of the earliest newer booking_cancelled event. NULL when confirmed.';
+COMMENT ON COLUMN core.appointments.cancel_source IS 'Who cancelled, as meetergo sent it (cancel.actionSource) in the API read or, for a cancellation known from a newer webhook, in that event. NULL when confirmed or not sent.';
+COMMENT ON COLUMN core.appointments.cancelled_by IS 'Who cancelled, from cancel_source (case-insensitive): attendee (attendee, guest, invitee, booker), host (host, user, organizer, organiser, owner), api (api, api-key, api_key, platform-api). NULL when confirmed, when meetergo sent no source, or for any other value (cancel_source shows it).';
+COMMENT ON COLUMN core.appointments.original_start_at IS 'The first start seen for the meeting (UTC instant): start_at when it was never rescheduled; else the start from the earliest of: the pipeline''s first API read, a booking_created event, a booking_rescheduled event''s previous start. A meeting rescheduled before the pipeline first saw it, with no event telling its earlier start, shows the start as first seen.';
 COMMENT ON COLUMN core.appointments.rescheduled_at IS 'When it was last rescheduled (UTC instant), from the API or a newer booking_rescheduled event.';
 COMMENT ON COLUMN core.appointments.reschedule_count IS 'Number of reschedules: the API''s rescheduleCount plus distinct newer booking_rescheduled events (or the count an event reports, if higher).';
 COMMENT ON COLUMN core.appointments.attendee_count IS 'Number of attendees.';

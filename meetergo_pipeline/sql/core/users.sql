@@ -1,27 +1,54 @@
 -- core.users: every platform user the API listed, plus users announced only by a
 -- `new_employee` webhook so they show up before the next API sync. The API row wins when
 -- both exist. The ingest has read the body's shape (sql/webhooks/canonical_events.sql):
--- user_id, occurred_at and where the user's fields sit (entity_path) are typed columns. The
--- webhook's descriptive user fields are undocumented, so several spellings are read.
+-- user_id, occurred_at and where the user's fields sit (entity_path) are typed columns.
+-- Names are read in several spellings on both paths: the live API sends givenName /
+-- familyName / fullName, older API versions (and the overview page) firstname / lastname, and
+-- the webhook's user fields are undocumented. An empty name counts as missing.
 CREATE OR REPLACE TABLE core.users AS
-WITH api_users AS (
+WITH api_users_read AS (
     SELECT
         r.user_id,
         r.payload->>'email' AS email,
-        r.payload->>'givenName' AS given_name,
-        r.payload->>'familyName' AS family_name,
         coalesce(
-            nullif(trim(r.payload->>'fullName'), ''),
-            nullif(trim(concat_ws(' ', r.payload->>'givenName', r.payload->>'familyName')), '')
-        ) AS full_name,
+            nullif(trim(r.payload->>'givenName'), ''),
+            nullif(trim(r.payload->>'firstName'), ''),
+            nullif(trim(r.payload->>'firstname'), '')
+        ) AS given_name,
+        coalesce(
+            nullif(trim(r.payload->>'familyName'), ''),
+            nullif(trim(r.payload->>'lastName'), ''),
+            nullif(trim(r.payload->>'lastname'), '')
+        ) AS family_name,
+        coalesce(
+            nullif(trim(r.payload->>'fullName'), ''), nullif(trim(r.payload->>'fullname'), '')
+        ) AS full_name_as_sent,
         r.payload->>'userType' AS user_type,
         r.payload->>'timezone' AS timezone,
         TRY_CAST(r.payload->>'isAdmin' AS BOOLEAN) AS is_admin,
         r.payload->>'companyId' AS company_id,
         TRY_CAST(r.payload->>'createdAt' AS TIMESTAMPTZ) AS created_at,
-        coalesce(TRY_CAST(r.payload->>'deletedAt' AS TIMESTAMPTZ), r.deleted_at) AS deleted_at,
-        'api' AS source
+        coalesce(TRY_CAST(r.payload->>'deletedAt' AS TIMESTAMPTZ), r.deleted_at) AS deleted_at
     FROM raw.users AS r
+),
+
+api_users AS (
+    SELECT
+        user_id,
+        email,
+        given_name,
+        family_name,
+        coalesce(
+            full_name_as_sent, nullif(trim(concat_ws(' ', given_name, family_name)), '')
+        ) AS full_name,
+        user_type,
+        timezone,
+        is_admin,
+        company_id,
+        created_at,
+        deleted_at,
+        'api' AS source
+    FROM api_users_read
 ),
 
 employee_events AS (
@@ -88,8 +115,8 @@ ORDER BY user_id;
 COMMENT ON TABLE core.users IS 'One row per meetergo platform user: every user the API listed (source = api) plus users known so far only from a new_employee webhook (source = webhook); the API row wins once it exists. Timestamps are TIMESTAMPTZ instants (shown in UTC by the pipeline).';
 COMMENT ON COLUMN core.users.user_id IS 'meetergo user id (UUID).';
 COMMENT ON COLUMN core.users.email IS 'Login e-mail address of the user.';
-COMMENT ON COLUMN core.users.given_name IS 'First name (API field givenName).';
-COMMENT ON COLUMN core.users.family_name IS 'Last name (API field familyName).';
+COMMENT ON COLUMN core.users.given_name IS 'First name: givenName, else the older firstName / firstname.';
+COMMENT ON COLUMN core.users.family_name IS 'Last name: familyName, else the older lastName / lastname.';
 COMMENT ON COLUMN core.users.full_name IS 'Display name: fullName as sent, else given and family name joined.';
 COMMENT ON COLUMN core.users.user_type IS 'meetergo user type: standard | resource | api-platform | partner. Drives the default metered-booking rule (api-platform).';
 COMMENT ON COLUMN core.users.timezone IS 'The user''s own IANA time zone as set in meetergo (not the reporting time zone).';

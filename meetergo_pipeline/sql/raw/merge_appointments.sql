@@ -4,11 +4,14 @@
 -- its first read (lowest rowid) wins, in this merge and against a row this sync already
 -- stored ($seen_at). An UPDATE plus an anti-join INSERT rather than one MERGE: on a full
 -- sweep it takes about a quarter less CPU, the commits after it are nearly free and the
--- file is half the size (BENCHMARKS.md, Findings).
+-- file is half the size (BENCHMARKS.md, Findings). first_start_at keeps the start of the
+-- first read (core.appointments.original_start_at); a row stored before the column existed
+-- gets the start it held until now.
 UPDATE raw.appointments AS stored
 SET
     created_at = read.created_at,
     start_at = read.start_at,
+    first_start_at = coalesce(stored.first_start_at, stored.start_at),
     payload = read.payload,
     source_updated_at = read.updated_at,
     last_seen_at = $seen_at,
@@ -21,7 +24,7 @@ WHERE
 
 INSERT INTO raw.appointments
     (appointment_id, created_at, start_at, payload, source_updated_at,
-     first_seen_at, last_seen_at, deleted_at)
+     first_seen_at, last_seen_at, deleted_at, first_start_at)
 SELECT
     read.appointment_id,
     read.created_at,
@@ -30,7 +33,8 @@ SELECT
     read.updated_at,
     $seen_at,
     $seen_at,
-    NULL
+    NULL,
+    read.start_at
 FROM staged_appointments AS read
 WHERE
     read.rowid IN (SELECT min(rowid) FROM staged_appointments GROUP BY appointment_id)

@@ -38,7 +38,8 @@ CREATE TABLE IF NOT EXISTS raw.appointments (
     source_updated_at TIMESTAMPTZ,
     first_seen_at     TIMESTAMPTZ NOT NULL,
     last_seen_at      TIMESTAMPTZ NOT NULL,
-    deleted_at        TIMESTAMPTZ
+    deleted_at        TIMESTAMPTZ,
+    first_start_at    TIMESTAMPTZ           -- start as the first read showed it (kept on re-reads)
 );
 
 -- One row per distinct webhook event (at-least-once deliveries collapse onto event_key). The
@@ -66,6 +67,9 @@ ALTER TABLE raw.webhook_events ADD COLUMN IF NOT EXISTS event_type_as_sent VARCH
 ALTER TABLE raw.webhook_events ADD COLUMN IF NOT EXISTS payload_format VARCHAR;
 ALTER TABLE raw.webhook_events ADD COLUMN IF NOT EXISTS user_id VARCHAR;
 ALTER TABLE raw.webhook_events ADD COLUMN IF NOT EXISTS entity_path VARCHAR;
+-- Files made before first_start_at existed: NULL until the row's next read fills it with the
+-- start stored until then (the earliest still known).
+ALTER TABLE raw.appointments ADD COLUMN IF NOT EXISTS first_start_at TIMESTAMPTZ;
 
 -- Cursor into each webhook log file; committed in the same transaction as the rows read.
 CREATE TABLE IF NOT EXISTS raw.webhook_log_cursor (

@@ -1,5 +1,6 @@
 -- Published core.api_appointments: each appointment as the latest API read showed it. The
--- payload (attendees, notes, secret, meeting link) stays in raw.appointments.
+-- payload (attendees, notes, secret, meeting link) stays in raw.appointments; the host list
+-- is published as core.appointment_hosts, the meeting type's metadata not at all.
 CREATE TABLE {{published}}.core.api_appointments AS
 SELECT
     appointment_id,
@@ -11,6 +12,7 @@ SELECT
     updated_at,
     status,
     cancelled_at,
+    cancel_source,
     rescheduled_at,
     reschedule_count,
     attendee_count,
@@ -18,5 +20,6 @@ SELECT
     state_as_of,
     first_read_at,
     last_read_at,
-    deleted_at
+    deleted_at,
+    first_read_start_at
 FROM core.api_appointments;

@@ -1,4 +1,5 @@
--- Published core.meeting_types: the booking pages the customer's users offer.
+-- Published core.meeting_types: the booking pages the customer's users offer. metadata (free-form
+-- JSON the customer's application sets, read by the metered-booking rule) is not published.
 CREATE TABLE {{published}}.core.meeting_types AS
 SELECT
     meeting_type_id,
