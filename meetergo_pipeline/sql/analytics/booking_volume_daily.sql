@@ -3,24 +3,25 @@
 -- Zero-filled: every (meeting type, host) pair that has any activity gets a row for every day
 -- from the first to the last day with activity of any pair (range x pairs, nothing more).
 -- Deleted appointments (gone from the API) still count as created / cancelled / rescheduled
--- on the day that happened, but not as meetings scheduled.
+-- on the day that happened, but not as meetings scheduled. A timestamp outside the years
+-- 1900 to 2199 (infinity or year 294247, which a malformed payload can carry) counts on no day.
 CREATE OR REPLACE TABLE analytics.booking_volume_daily AS
 WITH appointment_activity AS (
     SELECT 'created' AS activity, a.created_at AS activity_at, a.meeting_type_id, a.host_user_id
     FROM core.appointments AS a
-    WHERE a.created_at IS NOT NULL
+    WHERE a.created_at BETWEEN '1900-01-01' AND '2200-01-01'
     UNION ALL
     SELECT 'cancelled', a.cancelled_at, a.meeting_type_id, a.host_user_id
     FROM core.appointments AS a
-    WHERE a.status = 'cancelled' AND a.cancelled_at IS NOT NULL
+    WHERE a.status = 'cancelled' AND a.cancelled_at BETWEEN '1900-01-01' AND '2200-01-01'
     UNION ALL
     SELECT 'rescheduled', a.rescheduled_at, a.meeting_type_id, a.host_user_id
     FROM core.appointments AS a
-    WHERE a.rescheduled_at IS NOT NULL
+    WHERE a.rescheduled_at BETWEEN '1900-01-01' AND '2200-01-01'
     UNION ALL
     SELECT 'scheduled', a.start_at, a.meeting_type_id, a.host_user_id
     FROM core.appointments AS a
-    WHERE a.status = 'confirmed' AND a.deleted_at IS NULL AND a.start_at IS NOT NULL
+    WHERE a.status = 'confirmed' AND a.deleted_at IS NULL AND a.start_at BETWEEN '1900-01-01' AND '2200-01-01'
 ),
 
 activity_per_day AS (
