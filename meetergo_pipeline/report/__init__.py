@@ -4,16 +4,16 @@ It shows weekly bookings by meeting type, cancellations and reschedules, the lea
 distribution, the busy weekdays and hours in each host's local time, the running month's
 metered usage against the plan with its projection, and the webhook/API reconciliation.
 `write_report` reads the snapshot read-only (never the working file), so the page holds only
-what the published contract holds: hosts at most, never attendees; it names no host either.
+what the published contract holds; it shows counts only and names no attendee and no host.
 
 Charting library: Vega-Lite, through ``vl-convert-python`` (the Vega project's own
 converter). Its wheel ships Vega, Vega-Lite and vega-embed, and ``javascript_bundle`` hands
 them over as one script that the page inlines (about 0.9 MB), so the page works offline and
 from a file:// URL with no CDN. The charts are declarative JSON specifications with their
-data inside, rendered as SVG in the browser with tooltips, and the package adds no Python
-dependency. Plotly would inline 3.5 MB or more of JavaScript per page; matplotlib would add
-a compiled stack for static pictures without tooltips; altair builds the same Vega-Lite
-JSON, but needs vl-convert for offline pages anyway and brings jsonschema and narwhals
+data inside, rendered as SVG in the browser with tooltips, and the package has no Python
+dependencies of its own. Plotly would inline 3.5 MB or more of JavaScript per page;
+matplotlib would draw static pictures without tooltips; altair writes the same Vega-Lite
+JSON, but needs vl-convert for an offline page anyway and brings jsonschema and narwhals
 besides.
 """
 

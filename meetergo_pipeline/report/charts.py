@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pandas as pd
+import pandas as pd  # type: ignore[import-untyped]
 
 from meetergo_pipeline.report.data import LEAD_TIME_BINS, WEEKDAYS, ReportData
 
@@ -188,6 +188,10 @@ def _spec(rows: pd.DataFrame, *, height: int = 260, **view: Any) -> Spec:
         "width": WIDTH,
         "height": height,
         "data": {"name": "table", "values": json.loads(rows.to_json(orient="records"))},
-        "config": {"font": "system-ui, sans-serif", "view": {"stroke": None}},
+        "config": {
+            "font": "system-ui, sans-serif",
+            "view": {"stroke": None},
+            "legend": {"labelLimit": 240},
+        },
         **view,
     }

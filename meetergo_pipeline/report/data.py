@@ -16,7 +16,7 @@ from datetime import date
 from typing import Any
 
 import duckdb
-import pandas as pd
+import pandas as pd  # type: ignore[import-untyped]
 
 from meetergo_pipeline.sql import load_sql
 from meetergo_pipeline.transform.checks import CheckOutcome, check_reconciliation

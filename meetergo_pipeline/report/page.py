@@ -17,7 +17,7 @@ from functools import cache
 from html import escape
 from typing import Any
 
-import pandas as pd
+import pandas as pd  # type: ignore[import-untyped]
 import vl_convert
 
 from meetergo_pipeline.report.charts import VEGA_LITE_VERSION, Spec, chart_specs
@@ -46,6 +46,8 @@ h2 { margin-top: 2.2rem; border-bottom: 1px solid #d5dbe3; padding-bottom: 0.3re
 .status-ok { color: #1e7b34; } .status-warn { color: #a15c00; } .status-error { color: #b0281a; }
 """
 
+# Draws every chart of the page; `window.reportRendered` resolves to how many were drawn and
+# `window.reportCharts` holds each chart's Vega view (its data: `.data("table")`).
 RENDER_SCRIPT = """
 const specs = JSON.parse(document.getElementById("chart-specs").textContent);
 window.reportCharts = {};
@@ -115,7 +117,6 @@ def render_page(data: ReportData, *, snapshot_name: str) -> str:
 <footer><p>{escape(libraries)}</p></footer>
 <script type="application/json" id="chart-specs">{script_json(chart_specs(data))}</script>
 <script>{chart_code()}</script>
-<script>{RENDER_SCRIPT}</script>
 </body>
 </html>
 """
@@ -294,8 +295,8 @@ def script_json(specs: dict[str, Spec]) -> str:
 
 @cache
 def chart_code() -> str:
-    """Vega, Vega-Lite and vega-embed in one script that defines `vegaEmbed` globally."""
-    bundle = vl_convert.javascript_bundle(vl_version=VEGA_LITE_VERSION)
+    """RENDER_SCRIPT bundled with the Vega, Vega-Lite and vega-embed code it calls."""
+    bundle = vl_convert.javascript_bundle(RENDER_SCRIPT, vl_version=VEGA_LITE_VERSION)
     if "</script" in bundle.lower():
         raise RuntimeError("the Vega bundle contains '</script' and cannot be inlined")
     return bundle
