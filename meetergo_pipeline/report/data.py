@@ -169,7 +169,7 @@ def _weekly_long(
 
 def _weekly(by_day: pd.DataFrame, weeks: pd.DatetimeIndex) -> pd.DataFrame:
     """Rows per day summed into the weeks of `weeks` (missing weeks as zeros)."""
-    by_day.index = pd.DatetimeIndex(by_day.index)
+    by_day = by_day.set_axis(pd.DatetimeIndex(by_day.index))
     summed = by_day.resample(WEEK, label="left", closed="left").sum()
     return summed.reindex(weeks, fill_value=0).astype(int)
 
