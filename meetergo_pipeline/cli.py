@@ -111,6 +111,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     shell.add_argument("sql", nargs="*", help="statements to run instead of an interactive session")
     shell.set_defaults(handler=_shell)
+    report = commands.add_parser(
+        "report",
+        help="write the HTML report of the published snapshot",
+        description="Render the bookings report, one self-contained HTML page that fetches "
+        "nothing, from the published snapshot (MEETERGO_SNAPSHOT_PATH), read-only. Every "
+        "successful sync writes it too.",
+    )
+    report.add_argument(
+        "--output",
+        metavar="PATH",
+        help="where to write the page (default: meetergo_report.html beside the snapshot)",
+    )
+    report.set_defaults(handler=_report)
 
     add_simulate_parser(commands)
     add_webhooks_parser(commands)
@@ -183,6 +196,19 @@ def _shell(args: argparse.Namespace) -> int:
     command = snapshot_shell_command(Settings.from_env().snapshot_path, args.sql)
     sys.stdout.flush()
     os.execv(command[0], command)
+
+
+def _report(args: argparse.Namespace) -> int:
+    from meetergo_pipeline.report import write_report
+
+    settings = Settings.from_env()
+    path = write_report(
+        settings.snapshot_path,
+        args.output,
+        reconciliation_warn_threshold=settings.reconciliation_warn_threshold,
+    )
+    print(f"report: {path}")
+    return 0
 
 
 def _fetch_tenant(settings: Settings) -> int:

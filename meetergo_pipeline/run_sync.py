@@ -13,6 +13,7 @@ from dagster import AssetKey, DagsterEventType, DagsterInstance, ExecuteInProces
 
 from meetergo_pipeline.defs.jobs import sync_config
 from meetergo_pipeline.models import published_models
+from meetergo_pipeline.report import report_path_for
 from meetergo_pipeline.settings import Settings
 from meetergo_pipeline.sql import load_sql
 
@@ -93,6 +94,7 @@ def _print_summary(result: ExecuteInProcessResult, elapsed: float, snapshot: Pat
     finally:
         con.close()
     print(f"\nanalysts: meetergo-pipeline shell (or duckdb -readonly {snapshot})", file=out)
+    print(f"report:   {report_path_for(snapshot)}", file=out)
 
 
 def _api_sync_metadata(result: ExecuteInProcessResult) -> dict[str, object]:

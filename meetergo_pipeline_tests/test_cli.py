@@ -27,6 +27,7 @@ README = Path(__file__).parents[1] / "README.md"
         ["settings"],
         ["docs"],
         ["shell"],
+        ["report"],
         ["simulate"],
         ["webhooks"],
         ["webhooks", "serve"],
@@ -69,6 +70,18 @@ def test_readme_configuration_table_is_the_settings_table(
     assert readme_table == printed
     names = [line.split("`")[1] for line in readme_table.splitlines()[2:]]
     assert names == [setting.name for setting in SETTINGS]
+
+
+def test_report_without_a_snapshot_says_how_to_get_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("MEETERGO_SNAPSHOT_PATH", str(tmp_path / "none.duckdb"))
+    assert main(["report"]) == 2
+    assert capsys.readouterr().err == (
+        f"error: no snapshot at {tmp_path / 'none.duckdb'} yet: run `meetergo-pipeline run` "
+        "(or `sync`) first, or point MEETERGO_SNAPSHOT_PATH at the published file\n"
+    )
+    assert not (tmp_path / "meetergo_report.html").exists()
 
 
 def test_settings_shows_values_in_effect_but_never_a_secret(
@@ -129,6 +142,8 @@ def test_run_on_the_embedded_default_builds_the_snapshot(tmp_path: Path) -> None
     assert "sync succeeded" in completed.stdout
     assert "api: mode full, " in completed.stdout
     assert "core.appointments" in completed.stdout
+    assert "report:   data/meetergo_report.html" in completed.stdout
+    assert (tmp_path / "data" / "meetergo_report.html").stat().st_size > 0
     con = duckdb.connect(str(tmp_path / "data" / "meetergo_analytics.duckdb"), read_only=True)
     try:
         assert con.execute("SELECT count(*) FROM core.users").fetchone() == (4,)

@@ -5,6 +5,7 @@ from dagster import (
     AssetExecutionContext,
     Failure,
     MaterializeResult,
+    MetadataValue,
     asset,
     multi_asset,
 )
@@ -18,6 +19,7 @@ from meetergo_pipeline.defs.catalogue import (
 from meetergo_pipeline.defs.checks import to_check_result
 from meetergo_pipeline.defs.resources import AnalyticsSettings, MeetergoWarehouse
 from meetergo_pipeline.models import model, models_in, published_models
+from meetergo_pipeline.report import write_report
 from meetergo_pipeline.transform import (
     build_analytics,
     check_reconciliation,
@@ -67,8 +69,21 @@ def analytics_tables(
     group_name="analytics",
     kinds={"duckdb"},
 )
-def published_snapshot(warehouse: MeetergoWarehouse) -> MaterializeResult:
-    """The read-only copy analysts query, replaced atomically after every successful run."""
+def published_snapshot(
+    warehouse: MeetergoWarehouse, analytics_settings: AnalyticsSettings
+) -> MaterializeResult:
+    """The read-only copy analysts query, replaced atomically after every successful run,
+    and the HTML report rendered from it beside it."""
     with warehouse.get_connection() as con:
         path = warehouse.publish(con)
-    return MaterializeResult(metadata={"path": str(path), "bytes": path.stat().st_size})
+    report = write_report(
+        path, reconciliation_warn_threshold=analytics_settings.reconciliation_warn_threshold
+    )
+    return MaterializeResult(
+        metadata={
+            "path": str(path),
+            "bytes": path.stat().st_size,
+            "report": MetadataValue.path(str(report)),
+            "report_url": MetadataValue.url(report.resolve().as_uri()),
+        }
+    )
