@@ -62,7 +62,9 @@ class MeetergoHTTP:
         self.connect_retry_s = connect_retry_s
         self._sleep = sleep
         self._clock = clock
-        self._timeout = httpx.Timeout(timeout_s, connect=min(10.0, timeout_s))
+        self._timeout_s = timeout_s
+        self._connect_timeout_s = min(10.0, timeout_s)
+        self._timeout = httpx.Timeout(timeout_s, connect=self._connect_timeout_s)
         self._http = httpx.Client(
             base_url=self.base_url,
             timeout=self._timeout,
@@ -177,7 +179,7 @@ class MeetergoHTTP:
         if connect_deadline is None:
             return self._timeout
         time_left = max(0.5, connect_deadline - self._clock())
-        return httpx.Timeout(self._timeout.read, connect=min(self._timeout.connect, time_left))
+        return httpx.Timeout(self._timeout_s, connect=min(self._connect_timeout_s, time_left))
 
     def _connect_error(self, error: httpx.TransportError, attempt: int) -> MeetergoConnectError:
         return MeetergoConnectError(

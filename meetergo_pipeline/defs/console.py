@@ -61,7 +61,7 @@ def _shown(record: logging.LogRecord) -> bool:
     )
 
 
-@logger(description="Progress, warnings and step retries, one line each; failures in the summary.")
+@logger(None, "Progress, warnings and step retries, one line each; failures in the summary.")
 def step_lines_console_logger(init_context: InitLoggerContext) -> logging.Logger:
     line_logger = logging.Logger("meetergo_pipeline.run", level=logging.DEBUG)
     handler = logging.StreamHandler(sys.stderr)

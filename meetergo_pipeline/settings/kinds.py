@@ -189,9 +189,9 @@ class Cron(Kind):
         return value
 
 
-# The largest value of each field of a cron expression in its plain form (see `_plain_cron`).
-_PLAIN_CRON_MAXIMA = (59, 23, 31, None, 6)
-_PLAIN_CRON_MINIMA = (0, 0, 1, None, 0)
+# The range of each field of a cron expression in its plain form (see `_plain_cron`); the
+# month is `*` there.
+_PLAIN_CRON_RANGES = ((0, 59), (0, 23), (1, 31), None, (0, 6))
 
 
 def _plain_cron(value: str) -> bool:
@@ -199,12 +199,12 @@ def _plain_cron(value: str) -> bool:
     fields = value.split()
     if len(fields) != 5 or fields[3] != "*":
         return False
-    for text, low, high in zip(fields, _PLAIN_CRON_MINIMA, _PLAIN_CRON_MAXIMA, strict=True):
+    for text, bounds in zip(fields, _PLAIN_CRON_RANGES, strict=True):
         if text == "*":
             continue
-        if high is None or not re.fullmatch(r"0|[1-9][0-9]?", text):
+        if bounds is None or not re.fullmatch(r"0|[1-9][0-9]?", text):
             return False
-        if not low <= int(text) <= high:
+        if not bounds[0] <= int(text) <= bounds[1]:
             return False
     return True
 
