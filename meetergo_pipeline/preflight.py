@@ -10,7 +10,6 @@ value where it is not a secret, and what to do.
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import re
 import socket
@@ -31,7 +30,7 @@ from meetergo_pipeline.client import (
     RateBudget,
     build_client,
 )
-from meetergo_pipeline.problems import KEY_VARIABLE, USER_VARIABLE, auth_problem
+from meetergo_pipeline.problems import KEY_VARIABLE, USER_VARIABLE, auth_problem, bind_problem
 from meetergo_pipeline.settings import SETTINGS, Settings, SettingsError, variable
 
 PROBE_TIMEOUT_S = 4.0  # per request; a probe sends at most two, each at most once
@@ -188,9 +187,10 @@ def _api_problem(error: MeetergoError, base_url: str) -> str:
             "URL, e.g. https://api.meetergo.com"
         )
     if isinstance(error, MeetergoAPIError):
+        text = "; ".join(error.message) if isinstance(error.message, list) else error.message
         return (
-            f"{BASE_URL_VARIABLE}={base_url} answered {ME} with {error.status_code}: "
-            f"{error}; try again later"
+            f"{BASE_URL_VARIABLE}={base_url} answered {ME} with {error.status_code} ({text}): "
+            "try again later, or check the URL if it persists"
         )
     return (
         f"{BASE_URL_VARIABLE}={base_url} did not answer {ME} like the meetergo API ({error}): "
@@ -262,21 +262,22 @@ def lock_finding(path: Path) -> Finding:
     """Whether another process holds the working file (DuckDB allows one writer)."""
     name = variable("duckdb_path")
     if not path.exists():
-        return Finding(True, f"{name}: {path} does not exist yet (the first sync creates it)")
+        return Finding(True, f"{name}: {path} does not exist yet (the first sync creates it)", name)
     try:
         duckdb.connect(str(path), read_only=True).close()
     except duckdb.Error as error:
         text = str(error)
         if "lock" not in text.lower():
-            return Finding(False, f"{name}={path} cannot be opened: {text.splitlines()[0]}")
+            return Finding(False, f"{name}={path} cannot be opened: {text.splitlines()[0]}", name)
         holder = re.search(r"PID (\d+)", text)
         by = f" (PID {holder.group(1)})" if holder else ""
         return Finding(
             False,
             f"{name}={path} is in use by another process{by}: wait for it or stop it; "
             f"analysts should open the snapshot ({variable('snapshot_path')}) instead",
+            name,
         )
-    return Finding(True, f"{name}: {path} is not in use by another process")
+    return Finding(True, f"{name}: {path} is not in use by another process", name)
 
 
 def _budget_folder_ok(settings: Settings, folders: list[Finding]) -> bool:
@@ -329,16 +330,3 @@ def port_problem(host: str, port: int, *, option: str = "--port") -> str | None:
     except OSError as error:
         return bind_problem(host, port, error, option=option)
     return None
-
-
-def bind_problem(host: str, port: int, error: OSError, *, option: str = "--port") -> str:
-    """One line for a failed bind of the receiver's socket."""
-    if error.errno == errno.EADDRINUSE:
-        return (
-            f"port {port} on {host} is in use: stop what holds it or choose another with {option}"
-        )
-    if error.errno == errno.EACCES:
-        return f"port {port} on {host} needs privileges: choose one above 1023 with {option}"
-    if error.errno == errno.EADDRNOTAVAIL:
-        return f"{host} is not an address of this machine: choose another with --host"
-    return f"cannot listen on {host}:{port} ({error.strerror or error}): choose another {option}"

@@ -1,8 +1,9 @@
 """One-line descriptions of failures an operator has to fix, and which of them no retry fixes.
 
 The preflight (`preflight.py`), the command line and the Dagster steps describe a refused
-key, an unreachable base URL or a folder that cannot be written the same way: one line naming
-the variable, the value where it is not a secret, and what to do.
+key, an unreachable base URL, a folder that cannot be written or a port that cannot be bound
+the same way: one line naming the variable (or option), the value where it is not a secret,
+and what to do.
 """
 
 from __future__ import annotations
@@ -69,3 +70,16 @@ def unrecoverable(error: BaseException) -> str | None:
     if is_access_error(error):
         return file_problem(error)  # type: ignore[arg-type]
     return None
+
+
+def bind_problem(host: str, port: int, error: OSError, *, option: str = "--port") -> str:
+    """One line for a failed bind of the receiver's socket."""
+    if error.errno == errno.EADDRINUSE:
+        return (
+            f"port {port} on {host} is in use: stop what holds it or choose another with {option}"
+        )
+    if error.errno == errno.EACCES:
+        return f"port {port} on {host} needs privileges: choose one above 1023 with {option}"
+    if error.errno == errno.EADDRNOTAVAIL:
+        return f"{host} is not an address of this machine: choose another with --host"
+    return f"cannot listen on {host}:{port} ({error.strerror or error}): choose another {option}"

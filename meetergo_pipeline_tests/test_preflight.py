@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import Iterator
 
+import duckdb
 import pytest
 
 from meetergo_pipeline.cli import main
@@ -51,6 +52,7 @@ def test_check_on_a_healthy_setup_lists_what_it_checked(
 ) -> None:
     monkeypatch.setenv("MEETERGO_API_USER_ID", pipeline_env.sim.admin_user_id)
     monkeypatch.setenv("MEETERGO_WEBHOOK_TOKEN", "SENTINEL-token-0123456789")
+    duckdb.connect(str(pipeline_env.duckdb_path)).close()
     started = time.monotonic()
     code, out, err = run_cli(capsys, "check", "--receiver-port", str(free_port()))
     elapsed = time.monotonic() - started
@@ -70,6 +72,10 @@ def test_check_on_a_healthy_setup_lists_what_it_checked(
         "receiver",
     ):
         assert subject in subjects
+    assert (
+        f"ok: MEETERGO_DUCKDB_PATH: {pipeline_env.duckdb_path} is not in use by another process"
+        in out
+    )
     # One request for the key, one for the acting user; nothing retried.
     assert len(pipeline_env.sim.stats.requests_for("/v4/user/me")) == 2
     assert not list(pipeline_env.root.glob("**/.meetergo-write-probe-*"))
@@ -163,8 +169,6 @@ def test_read_only_warehouse_folder_is_one_line_naming_the_variable(
 def test_warehouse_held_by_another_process_is_one_line_with_its_pid(
     pipeline_env: PipelineEnv, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import duckdb
-
     duckdb.connect(str(pipeline_env.duckdb_path)).close()
     holder = subprocess.Popen(
         [

@@ -62,7 +62,6 @@ def add_webhooks_parser(subparsers: argparse._SubParsersAction) -> None:  # type
 
 def run_serve(args: argparse.Namespace) -> int:
     """Serve until stopped; a bad setting or a port that cannot be bound is one error line."""
-    from meetergo_pipeline.preflight import bind_problem
     from meetergo_pipeline.webhooks.server import ReceiverBindError, serve
 
     try:
@@ -81,6 +80,8 @@ def run_serve(args: argparse.Namespace) -> int:
             limits=ReceiverLimits.from_settings(settings),
         )
     except ReceiverBindError as exc:
+        from meetergo_pipeline.problems import bind_problem
+
         print(f"error: {bind_problem(args.host, args.port, exc)}", file=sys.stderr)
         return 2
     return 0
