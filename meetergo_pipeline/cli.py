@@ -6,14 +6,16 @@ import argparse
 import os
 import sys
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from meetergo_pipeline.client import Credential, MeetergoError, build_client
+from meetergo_pipeline.client import MeetergoError, build_client
 from meetergo_pipeline.settings import SETTINGS, Settings, markdown_table
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run a command; a failure prints one `error:` line (the traceback too with --verbose)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "handler"):
@@ -21,11 +23,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args.handler(args) or 0)
-    except (MeetergoError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         return 130
+    except (MeetergoError, ValueError, OSError, RuntimeError) as exc:
+        from meetergo_pipeline.problems import unrecoverable
+        from meetergo_pipeline.warehouse.connection import (
+            WarehouseCorruptWalError,
+            WarehouseLockedError,
+        )
+
+        warehouse_errors = (WarehouseCorruptWalError, WarehouseLockedError)
+        if isinstance(exc, RuntimeError) and not isinstance(exc, warehouse_errors):
+            raise
+        if args.verbose:
+            traceback.print_exc()
+        print(f"error: {unrecoverable(exc) or exc}", file=sys.stderr)
+        return 2
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Environment variables (see `settings`): "
         + ", ".join(setting.name for setting in SETTINGS),
     )
+    parser.add_argument(
+        "--verbose", action="store_true", help="show tracebacks and Dagster's full log lines"
+    )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
 
     run = commands.add_parser(
@@ -47,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
         "on loopback first and the sync is pointed at it.",
     )
     _add_simulator_options(run)
+    _add_verbose_option(run)
     run.add_argument(
         "--mode",
         choices=["incremental", "full"],
@@ -67,7 +84,28 @@ def build_parser() -> argparse.ArgumentParser:
         default="incremental",
         help="incremental (new bookings + due re-scan) or full (sweep everything)",
     )
+    _add_verbose_option(sync)
     sync.set_defaults(handler=_sync)
+
+    check = commands.add_parser(
+        "check",
+        help="check every setting and probe the API, the folders, the lock and the schedules",
+        description="Check every MEETERGO_* variable, then probe the API key, the base URL "
+        "and the acting user (one request each, no retries), the folders the pipeline writes, "
+        "whether another process holds the working file, the schedules and, with "
+        "--receiver-port, the receiver's port. Prints one line per check; exits 2 if any "
+        "fails. Takes a few seconds.",
+    )
+    check.add_argument(
+        "--receiver-port", type=int, help="also check that the webhook receiver can listen here"
+    )
+    check.add_argument(
+        "--receiver-host",
+        default="127.0.0.1",
+        help="interface of --receiver-port (default: %(default)s)",
+    )
+    _add_verbose_option(check)
+    check.set_defaults(handler=_check)
 
     fetch = commands.add_parser(
         "fetch",
@@ -146,6 +184,16 @@ def _add_simulator_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=42, help="simulator seed (default 42)")
 
 
+def _add_verbose_option(parser: argparse.ArgumentParser) -> None:
+    """`--verbose` after the command too (`sync --verbose`), same as before it."""
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show tracebacks and Dagster's full log lines",
+    )
+
+
 def _run(args: argparse.Namespace) -> int:
     return _on_embedded_default(args, lambda _settings: _sync(args))
 
@@ -176,11 +224,30 @@ def _on_embedded_default(args: argparse.Namespace, action: Callable[[Settings], 
         return action(Settings.from_env())
 
 
+def _check(args: argparse.Namespace) -> int:
+    from meetergo_pipeline.preflight import check_all
+
+    receiver = None if args.receiver_port is None else (args.receiver_host, args.receiver_port)
+    findings = check_all(receiver=receiver)
+    for finding in findings:
+        if finding.ok:
+            print(f"ok: {finding.text}")
+        else:
+            print(f"error: {finding.text}", file=sys.stderr)
+    return 0 if all(finding.ok for finding in findings) else 2
+
+
 def _sync(args: argparse.Namespace) -> int:
+    """The preflight's sync checks, then the job; a failed check stops it with its line."""
+    from meetergo_pipeline.preflight import check_for_sync, failures
     from meetergo_pipeline.run_sync import run_sync_job
 
-    Credential.parse(Settings.from_env().api_key or "")
-    return run_sync_job(args.mode)
+    problems = failures(check_for_sync())
+    for problem in problems:
+        print(f"error: {problem.text}", file=sys.stderr)
+    if problems:
+        return 2
+    return run_sync_job(args.mode, verbose=args.verbose)
 
 
 def _docs(args: argparse.Namespace) -> int:

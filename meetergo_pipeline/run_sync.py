@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import duckdb
 from dagster import AssetKey, DagsterEventType, DagsterInstance, ExecuteInProcessResult
 
+from meetergo_pipeline.defs.console import command_line_loggers
 from meetergo_pipeline.defs.jobs import sync_config
 from meetergo_pipeline.models import published_models
 from meetergo_pipeline.report import report_path_for
@@ -18,16 +20,20 @@ from meetergo_pipeline.settings import Settings
 from meetergo_pipeline.sql import load_sql
 
 
-def run_sync_job(mode: str) -> int:
-    """Materialize every asset once (the job the schedules run); 0 on success, 1 on failure."""
+def run_sync_job(mode: str, *, verbose: bool = False) -> int:
+    """Materialize every asset once (the job the schedules run); 0 on success, 1 on failure.
+
+    Progress shows one line at a time; a failed step is one line of the summary, with
+    Dagster's tracebacks only when `verbose`.
+    """
     from meetergo_pipeline.definitions import build_definitions
 
     snapshot = Settings.from_env().snapshot_path
     job = build_definitions().resolve_job_def("meetergo_sync")
-    run_config = {
-        **sync_config(mode),
-        "loggers": {"console": {"config": {"log_level": "INFO"}}},
-    }
+    loggers = {"console": {"config": {"log_level": "INFO"}}}
+    if not verbose:
+        job, loggers = job.with_logger_defs(command_line_loggers()), {"console": {}}
+    run_config = {**sync_config(mode), "loggers": loggers}
     started = time.perf_counter()
     # Dagster's imports leave ~200k long-lived objects, which every full garbage collection
     # during the run would traverse again; frozen, they stay out of the collector's way.
@@ -55,7 +61,8 @@ def step_failures(result: ExecuteInProcessResult) -> list[tuple[str, str]]:
     """(step, message) of every failed step, the message of the error's root cause.
 
     A step that gave up under its RetryPolicy fails with "Exceeded max_retries"; the error
-    that made it give up is the last link of the cause chain.
+    that made it give up is the last link of the cause chain. The message leaves out the
+    error's class name (a `dagster.Failure` is its description).
     """
     failures = []
     for event in result.all_events:
@@ -64,7 +71,10 @@ def step_failures(result: ExecuteInProcessResult) -> list[tuple[str, str]]:
         error = event.step_failure_data.error  # type: ignore[union-attr]
         while error is not None and error.cause is not None:
             error = error.cause
-        failures.append((event.step_key or "run", error.message.strip() if error else "failed"))
+        message = error.message.strip() if error else "failed"
+        if error is not None:
+            message = re.sub(rf"^[\w.]*\b{re.escape(error.cls_name or '')}: ", "", message)
+        failures.append((event.step_key or "run", message))
     return failures
 
 

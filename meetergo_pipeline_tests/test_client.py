@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ import pytest
 from meetergo_pipeline.client import (
     MeetergoAuthError,
     MeetergoClient,
+    MeetergoConnectError,
     MeetergoCredentialError,
     MeetergoHTTP,
     MeetergoNotFoundError,
@@ -35,6 +37,7 @@ from meetergo_pipeline.client.models import parse_utc
 from meetergo_pipeline.simulator import SimulatorConfig, SimulatorServer
 
 PAGED = "/v4/appointment/paginated"
+API_KEY = "ak_live:123e4567-e89b-12d3-a456-426614174000:SENTINELSECRET"
 
 
 @pytest.fixture(scope="module")
@@ -268,12 +271,59 @@ def test_three_429s_without_retry_after_then_success(sim: SimulatorServer) -> No
 
 def test_429_forever_gives_up_after_the_attempt_cap(sim: SimulatorServer) -> None:
     sim.faults.add(method="GET", path="/v4/user/me", times=100, status=429)
-    with make_client(sim, max_attempts=5) as client, pytest.raises(MeetergoRateLimitError):
+    sleep = FakeSleep()
+    with make_client(sim, sleep, max_attempts=5) as client, pytest.raises(MeetergoRateLimitError):
         client.get_me()
     assert sim.stats.total == 5
+    assert len(sleep.waits) == 4  # between attempts; none after the last
 
 
 # --- server errors, timeouts, broken bodies, writes -----------------------------------------
+
+
+class FakeClock(FakeSleep):
+    """A monotonic clock that only the recorded waits advance."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.now = 0.0
+
+    def __call__(self, seconds: float) -> None:
+        super().__call__(seconds)
+        self.now += seconds
+
+    def clock(self) -> float:
+        return self.now
+
+
+def closed_port_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+def test_refused_connections_are_retried_for_30_s_then_name_the_base_url() -> None:
+    url = closed_port_url()
+    clock = FakeClock()
+    budget = RateBudget(1_000_000, 1_000_000)
+    with pytest.raises(MeetergoConnectError) as raised:
+        connect(url, API_KEY, budget=budget, max_attempts=20, sleep=clock, clock=clock.clock)
+    assert sum(clock.waits) == pytest.approx(30.0)
+    assert 5 <= len(clock.waits) < 19  # the time bound ended it, not the attempt cap
+    assert str(raised.value) == (
+        f"cannot connect to {url} (MEETERGO_API_BASE_URL): connection refused (after "
+        f"{len(clock.waits) + 1} attempts); check the URL and that this machine can reach it"
+    )
+    assert "SENTINEL" not in str(raised.value)
+
+
+def test_unknown_host_is_named_as_such() -> None:
+    with pytest.raises(MeetergoConnectError) as raised:
+        connect("http://meetergo.invalid", API_KEY, max_attempts=1, sleep=FakeSleep())
+    assert "cannot connect to http://meetergo.invalid (MEETERGO_API_BASE_URL): " in str(
+        raised.value
+    )
+    assert "unknown host name (DNS lookup failed)" in str(raised.value)
 
 
 def test_html_502_twice_then_success(sim: SimulatorServer) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import uuid
 from dataclasses import fields
 from decimal import Decimal
@@ -101,3 +103,48 @@ def test_no_repr_shows_a_secret() -> None:
 def test_building_a_client_without_a_key_names_the_variable() -> None:
     with pytest.raises(MeetergoCredentialError, match="MEETERGO_API_KEY is not set"):
         build_client(DEFAULTS.client)
+
+
+@pytest.mark.parametrize(
+    "cron",
+    [
+        "0 * * * *",
+        "30 3 * * *",
+        "59 23 31 * 6",
+        "*/20 6-22 * * 1-5",
+        "0 0 1 1 *",
+        "0 0 * * 7",
+        "00 1 * * *",
+        "@hourly",
+        "61 * * * *",
+        "0 24 * * *",
+        "0 0 0 * *",
+        "0 0 30 2 *",
+        "* * * *",
+        "* * * * * *",
+        "every hour",
+    ],
+)
+def test_a_cron_is_valid_exactly_when_dagster_accepts_it(cron: str) -> None:
+    from dagster._utils.schedules import is_valid_cron_string
+
+    environ = {"MEETERGO_SYNC_CRON": cron}
+    if is_valid_cron_string(cron):
+        assert Settings.from_env(environ).sync_cron == cron
+        return
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env(environ)
+    assert raised.value.problems == [
+        "MEETERGO_SYNC_CRON must be a cron expression of five fields (minute hour day-of-month "
+        f"month day-of-week) that Dagster accepts, such as 0 * * * *, got {cron!r}"
+    ]
+
+
+@pytest.mark.slow
+def test_reading_the_default_settings_does_not_import_dagster() -> None:
+    """The receiver and the light commands read every setting; Dagster costs ~2 s to import."""
+    code = "import sys, meetergo_pipeline.settings; print('dagster' in sys.modules)"
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert completed.stdout.strip() == "False"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import duckdb
@@ -12,6 +13,7 @@ from meetergo_pipeline.client.models import Appointment
 from meetergo_pipeline.definitions import build_definitions
 from meetergo_pipeline.defs.jobs import SYNC_JOB, sync_config
 from meetergo_pipeline.simulator import SimulatorConfig, SimulatorServer
+from meetergo_pipeline.warehouse.progress import SyncProgress
 from meetergo_pipeline_tests.support.duckdb_files import query, table_checksums
 from meetergo_pipeline_tests.support.pipeline_env import (
     PAGED,
@@ -333,3 +335,77 @@ def test_api_secret_never_reaches_the_event_log_or_the_warehouse(
     assert all(secret not in str(record) for record in records)
     for path in (pipeline_env.duckdb_path, pipeline_env.snapshot_path):
         assert secret.encode() not in path.read_bytes()
+
+
+class ManualClock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_progress_is_reported_every_15_s_with_the_time_left() -> None:
+    clock = ManualClock()
+    requests = [0]
+    lines: list[str] = []
+    # A budget of 60 requests a minute: one a second.
+    progress = SyncProgress(lines.append, lambda: requests[0], 60, clock=clock)
+    progress.start("new appointments", 4)
+
+    def page(user_id: str, rows: int, seconds: float) -> None:
+        clock.now += seconds
+        requests[0] += 1
+        progress.page(user_id, rows)
+
+    page("u1", 100, 5)
+    page("u2", 100, 5)
+    page("u1", 100, 4.9)
+    assert lines == []  # 14.9 s: nothing yet
+    page("u1", 40, 0.1)
+    assert lines == ["new appointments: 0/4 users, 4 pages, 340 rows, 4 requests"]
+    progress.user_done("u1")
+    page("u2", 100, 15)
+    # u1 took 3 pages: 3 users left x 3 pages, less u2's 2 pages read = 7 requests, at the
+    # rate seen (5 requests in 30 s, below the budget's 1 a second): 42 s.
+    assert lines[-1] == (
+        "new appointments: 1/4 users, 5 pages, 440 rows, 5 requests, about 42 s left"
+    )
+    assert len(lines) == 2
+    progress.user_done("u2")
+    progress.user_done("u3")
+    progress.user_done("u4")
+    assert len(lines) == 2  # no time passed
+    progress.finish()
+    assert lines[-1] == "new appointments: 4/4 users, 5 pages, 440 rows, 5 requests"
+
+    # Requests faster than the budget allows (the burst): the budget's rate is what is left.
+    progress.start("meeting types", 10)
+    for user_id in ("a", "b", "c"):
+        page(user_id, 2, 0.1)
+        progress.user_done(user_id)
+    assert progress.seconds_left() == pytest.approx(7.0)
+
+
+def test_the_sync_reports_each_phase_in_the_run_log(pipeline_env: PipelineEnv) -> None:
+    instance = DagsterInstance.ephemeral()
+    job = build_definitions().resolve_job_def(SYNC_JOB)
+    result = job.execute_in_process(
+        run_config=sync_config("full"), instance=instance, raise_on_error=False
+    )
+    assert result.success
+    messages = [
+        record.user_message
+        for record in instance.all_logs(result.run_id)
+        if record.step_key == "raw_api_tables"
+    ]
+    users = pipeline_env.sim.tenant.truth().user_count
+    assert f"users: {users}" in messages
+    phases = [m for m in messages if re.match(r"(meeting types|new appointments): ", m)]
+    assert [m.split(":")[0] for m in phases] == ["meeting types", "new appointments"]
+    for message in phases:
+        assert re.fullmatch(
+            rf"[a-z ]+: {users}/{users} users, \d+ pages, \d+ rows, \d+ requests", message
+        )

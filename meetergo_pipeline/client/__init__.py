@@ -10,6 +10,7 @@ from meetergo_pipeline.client.credentials import Credential
 from meetergo_pipeline.client.errors import (
     MeetergoAPIError,
     MeetergoAuthError,
+    MeetergoConnectError,
     MeetergoCredentialError,
     MeetergoError,
     MeetergoNotFoundError,
@@ -28,6 +29,7 @@ __all__ = [
     "MeetergoAPIError",
     "MeetergoAuthError",
     "MeetergoClient",
+    "MeetergoConnectError",
     "MeetergoCredentialError",
     "MeetergoError",
     "MeetergoHTTP",

@@ -21,6 +21,14 @@ class MeetergoTransportError(MeetergoError):
     """The request never produced a usable response (timeout, reset, truncated body)."""
 
 
+class MeetergoConnectError(MeetergoTransportError):
+    """No connection to the base URL could be made (refused, unknown host, TLS, no answer).
+
+    Raised once the client's connect retries are spent; the message names the base URL and
+    `MEETERGO_API_BASE_URL`.
+    """
+
+
 class MeetergoResponseShapeError(MeetergoError):
     """A well-formed JSON body without the fields the client relies on (the API changed)."""
 

@@ -10,15 +10,19 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-from dagster import ConfigurableResource, EnvVar, InitResourceContext
+from dagster import ConfigurableResource, EnvVar, Failure, InitResourceContext
 
 from meetergo_pipeline.client import Credential, MeetergoClient, build_client
+from meetergo_pipeline.problems import file_problem, is_access_error
 from meetergo_pipeline.settings import DEFAULTS, ClientSettings, Settings, variable
 from meetergo_pipeline.transform import TransformSettings
 from meetergo_pipeline.warehouse.connection import connect_writer
 from meetergo_pipeline.warehouse.pseudonym import pseudonym_key
 from meetergo_pipeline.warehouse.publish import publish_snapshot
 from meetergo_pipeline.warehouse.sync import SyncPolicy
+
+# How DuckDB's IOException says that a file cannot be created or written.
+DUCKDB_ACCESS_REASONS = ("Permission denied", "Read-only file system", "Not a directory")
 
 
 class MeetergoAPIResource(ConfigurableResource):
@@ -63,18 +67,48 @@ class MeetergoWarehouse(ConfigurableResource):
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A write connection with the raw schema ensured, closed (rolled back) even on error.
 
-        A held lock is retried with bounded backoff, then reported with the holder's PID.
+        A held lock is retried with bounded backoff, then reported with the holder's PID. A
+        file or folder that cannot be written fails the step at once, without step retries
+        (`dagster.Failure`), naming `MEETERGO_DUCKDB_PATH`.
         """
-        con = connect_writer(self.database, memory_limit=self.memory_limit)
+        with _unwritable_fails_at_once(variable("duckdb_path")):
+            con = connect_writer(self.database, memory_limit=self.memory_limit)
         try:
             yield con
         finally:
             con.close()
 
     def publish(self, con: duckdb.DuckDBPyConnection) -> Path:
-        """Publish the snapshot from the writer's connection `con` (see `publish_snapshot`)."""
+        """Publish the snapshot from the writer's connection `con` (see `publish_snapshot`).
+
+        A snapshot folder that cannot be written fails the step at once, naming
+        `MEETERGO_SNAPSHOT_PATH`.
+        """
         key = pseudonym_key(Path(self.database).parent, self.pseudonym_key)
-        return publish_snapshot(con, self.snapshot_path, key=key, mode=self.snapshot_mode)
+        with _unwritable_fails_at_once(variable("snapshot_path")):
+            return publish_snapshot(con, self.snapshot_path, key=key, mode=self.snapshot_mode)
+
+
+@contextmanager
+def _unwritable_fails_at_once(setting: str) -> Iterator[None]:
+    """Turn a permission or not-a-folder error into a `Failure` that skips the step retries.
+
+    DuckDB reports a file it cannot open as an `IOException` with the OS's reason in the text.
+    """
+    try:
+        yield
+    except OSError as error:
+        if not is_access_error(error):
+            raise
+        raise Failure(description=file_problem(error, setting), allow_retries=False) from None
+    except duckdb.IOException as error:
+        if not any(reason in str(error) for reason in DUCKDB_ACCESS_REASONS):
+            raise
+        message = (
+            f"{str(error).splitlines()[0]} ({setting}): make it writable by this user or "
+            f"point {setting} elsewhere"
+        )
+        raise Failure(description=message, allow_retries=False) from None
 
 
 class SyncSettings(ConfigurableResource):

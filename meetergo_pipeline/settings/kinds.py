@@ -163,6 +163,52 @@ class FileMode(Kind):
         return value
 
 
+@dataclass(frozen=True)
+class Cron(Kind):
+    """A cron expression a Dagster schedule accepts: five fields, checked by Dagster's own
+    validator. The plain forms (each field `*` or one number in range, any month) are
+    recognised without importing Dagster, so reading the settings stays light."""
+
+    expected: str = (
+        "a cron expression of five fields (minute hour day-of-month month day-of-week) "
+        "that Dagster accepts, such as 0 * * * *"
+    )
+
+    def parse(self, raw: str) -> str:
+        return self.check(raw.strip())
+
+    def check(self, value: Any) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.invalid()
+        if _plain_cron(value):
+            return value
+        from dagster._utils.schedules import is_valid_cron_string
+
+        if not is_valid_cron_string(value):
+            raise self.invalid()
+        return value
+
+
+# The range of each field of a cron expression in its plain form (see `_plain_cron`); the
+# month is `*` there.
+_PLAIN_CRON_RANGES = ((0, 59), (0, 23), (1, 31), None, (0, 6))
+
+
+def _plain_cron(value: str) -> bool:
+    """True for `*` or a single in-range number in each field, every month (`*`)."""
+    fields = value.split()
+    if len(fields) != 5 or fields[3] != "*":
+        return False
+    for text, bounds in zip(fields, _PLAIN_CRON_RANGES, strict=True):
+        if text == "*":
+            continue
+        if bounds is None or not re.fullmatch(r"0|[1-9][0-9]?", text):
+            return False
+        if not bounds[0] <= int(text) <= bounds[1]:
+            return False
+    return True
+
+
 TEXT = Text()
 COUNT = Number(int, 0)
 AT_LEAST_ONE = Number(int, 1)
@@ -174,3 +220,4 @@ PATH = FsPath()
 URL = Url()
 FILE_MODE = FileMode()
 CREDENTIAL = ApiCredential()
+CRON = Cron()

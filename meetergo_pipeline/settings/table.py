@@ -14,6 +14,7 @@ from meetergo_pipeline.settings.kinds import (
     AT_LEAST_ONE,
     COUNT,
     CREDENTIAL,
+    CRON,
     FILE_MODE,
     MONEY,
     NON_NEGATIVE,
@@ -57,7 +58,6 @@ class Setting:
 
 
 TIME_ZONE = Text("an IANA time zone name such as UTC or Europe/Berlin")
-CRON = Text("a cron expression such as 0 * * * *")
 MEMORY_SIZE = Text("a DuckDB memory size such as 192MB or 1GB")
 CURRENCY = Text("a three-letter ISO 4217 code like EUR", pattern="[A-Z]{3}", upper=True)
 PREDICATE = Text(

@@ -29,6 +29,7 @@ from meetergo_pipeline.models import raw_api_models
 from meetergo_pipeline.settings import DEFAULTS
 from meetergo_pipeline.sql import load_sql
 from meetergo_pipeline.warehouse.connection import ensure_raw_schema
+from meetergo_pipeline.warehouse.progress import SyncProgress
 from meetergo_pipeline.warehouse.raw_writer import RawWriter
 from meetergo_pipeline.warehouse.state import SyncState
 from meetergo_pipeline.warehouse.transaction import transaction
@@ -86,7 +87,9 @@ def sync_api_to_raw(
 
     `client` should be opened for this run: every request it sent (including resolving the
     acting user) is recorded as the run's spend in raw.sync_runs. `con` must not be inside a
-    transaction: the sync commits as it goes.
+    transaction: the sync commits as it goes. `progress` receives a line at least every
+    `PROGRESS_EVERY_S` while pages arrive and one at the end of each phase (requests, pages,
+    rows, users and the estimated time left; see `warehouse/progress.py`).
     """
     policy = policy or SyncPolicy()
     started = (now or datetime.now(UTC)).astimezone(UTC)
@@ -131,6 +134,9 @@ class EntitySync:
         self.policy = policy
         self.report = report
         self.progress = progress
+        self.reporter = SyncProgress(
+            progress, lambda: client.http.requests_sent, client.http.budget.per_minute
+        )
         self.started = report.started_at
         self.state = SyncState(con)
         self.writer = RawWriter(con, seen_at=report.started_at)
@@ -159,14 +165,18 @@ class EntitySync:
             lambda user_id: iter([self.client.fetch_meeting_type_page(user_id)]),
             workers=self.policy.workers,
         )
+        self.reporter.start("meeting types", len(user_ids))
         with transaction(self.con):
-            for _user_id, page in pages:
-                if page is not None:
-                    self.writer.add("meeting_types", page)
-                    seen += len(page)
+            for user_id, page in pages:
+                if page is None:
+                    self.reporter.user_done(user_id)
+                    continue
+                self.writer.add("meeting_types", page)
+                seen += len(page)
+                self.reporter.page(user_id, len(page))
             self.writer.flush()
         self.report.meeting_types_seen = seen
-        self.progress(f"meeting types: {seen}")
+        self.reporter.finish()
 
     def new_appointments(self, user_ids: list[str]) -> None:
         """Each user's bookings since the last run; the high-water marks advance with the rows.
@@ -183,7 +193,9 @@ class EntitySync:
                 user_id, created_after=mark - overlap if mark else None
             )
 
-        self.report.appointments_seen += self._appointments(user_ids, fetch, track_hwm=True)
+        self.report.appointments_seen += self._appointments(
+            "new appointments", user_ids, fetch, track_hwm=True
+        )
 
     def appointments_in_window(self, user_ids: list[str]) -> None:
         """Each user's appointments starting in [now - lookback, now + horizon]."""
@@ -195,7 +207,9 @@ class EntitySync:
                 user_id, start=start, end=end, sort_by="appointment.start", sort_direction="ASC"
             )
 
-        self.report.appointments_seen += self._appointments(user_ids, fetch, track_hwm=False)
+        self.report.appointments_seen += self._appointments(
+            "appointments in the re-scan window", user_ids, fetch, track_hwm=False
+        )
 
     def finish(self) -> None:
         """Mark what a full sweep did not see, advance the run times, record the run."""
@@ -226,7 +240,12 @@ class EntitySync:
         self.con.execute("CHECKPOINT")
 
     def _appointments(
-        self, user_ids: list[str], fetch: Callable[[str], Iterator[Page]], *, track_hwm: bool
+        self,
+        phase: str,
+        user_ids: list[str],
+        fetch: Callable[[str], Iterator[Page]],
+        *,
+        track_hwm: bool,
     ) -> int:
         """Stream every user's listing into raw.appointments; returns the rows read.
 
@@ -237,9 +256,10 @@ class EntitySync:
         faster than one per user, and a crash still loses at most that much progress.
         """
         listing = self.client.fetch_pages_in_parallel(user_ids, fetch, workers=self.policy.workers)
+        self.reporter.start(phase, len(user_ids))
         newest: dict[str, datetime] = {}
         completed_hwms: dict[str, datetime] = {}
-        rows_seen = users_done = 0
+        rows_seen = 0
         listing_done = False
         while not listing_done:
             with transaction(self.con):
@@ -252,14 +272,11 @@ class EntitySync:
                                 newest[user_id] = created
                         self.writer.add("appointments", page)
                         rows_seen += len(page)
+                        self.reporter.page(user_id, len(page))
                         continue
                     if track_hwm and user_id in newest:
                         completed_hwms[HWM_PREFIX + user_id] = newest[user_id]
-                    users_done += 1
-                    if users_done % 10 == 0 or users_done == len(user_ids):
-                        self.progress(
-                            f"appointments: {users_done}/{len(user_ids)} users, {rows_seen} rows"
-                        )
+                    self.reporter.user_done(user_id)
                     if rows_seen - rows_at_begin >= self.policy.commit_every_rows:
                         break
                 else:
@@ -267,6 +284,7 @@ class EntitySync:
                 self.writer.flush()
                 self.state.set_times(completed_hwms, self.started)
                 completed_hwms.clear()
+        self.reporter.finish()
         return rows_seen
 
     def _mark_vanished(self) -> dict[str, int]:

@@ -61,7 +61,8 @@ def add_webhooks_parser(subparsers: argparse._SubParsersAction) -> None:  # type
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from meetergo_pipeline.webhooks.server import serve
+    """Serve until stopped; a bad setting or a port that cannot be bound is one error line."""
+    from meetergo_pipeline.webhooks.server import ReceiverBindError, serve
 
     try:
         settings = Settings.from_env()
@@ -70,13 +71,19 @@ def run_serve(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    serve(
-        token,
-        args.log_dir or settings.webhook_log_dir,
-        host=args.host,
-        port=args.port,
-        limits=ReceiverLimits.from_settings(settings),
-    )
+    try:
+        serve(
+            token,
+            args.log_dir or settings.webhook_log_dir,
+            host=args.host,
+            port=args.port,
+            limits=ReceiverLimits.from_settings(settings),
+        )
+    except ReceiverBindError as exc:
+        from meetergo_pipeline.problems import bind_problem
+
+        print(f"error: {bind_problem(args.host, args.port, exc)}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -136,10 +136,18 @@ def _config(token: str, log_dir: Path, limits: ReceiverLimits) -> uvicorn.Config
     )
 
 
+class ReceiverBindError(OSError):
+    """The receiver could not listen on its host and port (in use, privileged, no such host)."""
+
+
 def _bind(host: str, port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise ReceiverBindError(error.errno, error.strerror) from error
     sock.listen(2048)  # connections queue from here on, even before uvicorn accepts
     sock.set_inheritable(True)
     return sock

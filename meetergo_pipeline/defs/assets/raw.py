@@ -8,11 +8,13 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     Config,
+    Failure,
     MaterializeResult,
     asset,
     multi_asset,
 )
 
+from meetergo_pipeline.client import MeetergoError
 from meetergo_pipeline.defs.catalogue import asset_key, asset_spec
 from meetergo_pipeline.defs.checks import to_check_result
 from meetergo_pipeline.defs.resources import (
@@ -22,6 +24,7 @@ from meetergo_pipeline.defs.resources import (
     WebhookLogResource,
 )
 from meetergo_pipeline.models import model, raw_api_models
+from meetergo_pipeline.problems import unrecoverable
 from meetergo_pipeline.sql import load_sql
 from meetergo_pipeline.transform.checks import (
     check_row_counts_against_api,
@@ -52,18 +55,29 @@ def raw_api_tables(
     warehouse: MeetergoWarehouse,
     sync_settings: SyncSettings,
 ):
-    """Syncs the meetergo API into the raw tables (see meetergo_pipeline/warehouse/sync.py)."""
-    with meetergo_api.open_client() as client, warehouse.get_connection() as con:
-        report = sync_api_to_raw(
-            con,
-            client,
-            mode=config.mode,
-            policy=sync_settings.policy(),
-            run_id=context.run_id,
-            progress=context.log.info,
-        )
-        counts = _live_row_counts(con)
-        row_counts = check_row_counts_against_api(con)
+    """Syncs the meetergo API into the raw tables (see meetergo_pipeline/warehouse/sync.py).
+
+    A refused key, a base URL that stays unreachable through the client's connect retries or
+    a file that cannot be written fails the step at once, without the step retries: retrying
+    would only repeat the same failure later.
+    """
+    try:
+        with meetergo_api.open_client() as client, warehouse.get_connection() as con:
+            report = sync_api_to_raw(
+                con,
+                client,
+                mode=config.mode,
+                policy=sync_settings.policy(),
+                run_id=context.run_id,
+                progress=context.log.info,
+            )
+            counts = _live_row_counts(con)
+            row_counts = check_row_counts_against_api(con)
+    except (MeetergoError, OSError) as error:
+        message = unrecoverable(error)
+        if message is None:
+            raise
+        raise Failure(description=message, allow_retries=False) from None
     context.log.info(
         f"sync finished: mode {report.mode}, {report.requests_spent} requests, "
         f"{report.rate_limited} answered 429"
