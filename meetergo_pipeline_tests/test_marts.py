@@ -50,7 +50,8 @@ def build(
 
 
 def rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[tuple[Any, ...]]:
-    return con.execute(sql).fetchall()
+    """The query's rows in ascending order of all columns (tables keep no row order)."""
+    return con.execute(f"SELECT * FROM ({sql}) ORDER BY ALL").fetchall()
 
 
 # --- analytics.bookings: local start, lead time, cancellation -------------------------------

@@ -67,8 +67,7 @@ SELECT
     channel,
     deleted_at,
     is_metered
-FROM bookings_local
-ORDER BY appointment_id;
+FROM bookings_local;
 
 COMMENT ON TABLE analytics.bookings IS 'One row per appointment (as core.appointments) with its meeting type and host names, start in the host''s local time, lead time, cancellation and reschedule facts and whether it is metered. Local times use the main host''s time zone (core.users.timezone), else the reporting time zone ({{reporting_timezone}}). Hour figures are hours of elapsed time, rounded to 2 decimals.';
 COMMENT ON COLUMN analytics.bookings.appointment_id IS 'meetergo appointment id (UUID).';

@@ -69,8 +69,7 @@ SELECT
     first_read_start_at,
     host_user_ids,
     meeting_type_metadata
-FROM api_fields
-ORDER BY appointment_id;
+FROM api_fields;
 
 COMMENT ON TABLE core.api_appointments IS 'One row per appointment as the latest meetergo API read showed it, without webhook events applied (see core.appointments for the merged latest state). Timestamps are TIMESTAMPTZ instants (shown in UTC by the pipeline); payload times with Z or offsets like +01:00 are normalised to the same instant.';
 COMMENT ON COLUMN core.api_appointments.appointment_id IS 'meetergo appointment id (UUID).';

@@ -21,8 +21,7 @@ co_hosts AS (
 
 SELECT * FROM main_hosts
 UNION ALL
-SELECT * FROM co_hosts
-ORDER BY appointment_id, user_id;
+SELECT * FROM co_hosts;
 
 COMMENT ON TABLE core.appointment_hosts IS 'One row per appointment and host user: the main host of core.appointments (for appointments known only from webhooks, the host the events name) and the co-hosts, the other users of the latest API read''s hostIds[] (else hosts[].id). Count rows per user_id to credit co-hosts; join on appointment_id to core.appointments.';
 COMMENT ON COLUMN core.appointment_hosts.appointment_id IS 'meetergo appointment id (UUID), as in core.appointments.';

@@ -165,8 +165,7 @@ FROM appointments_merged
 WHERE NOT EXISTS (
     SELECT 1 FROM core.rejected_booking_events AS r
     WHERE r.appointment_id = appointments_merged.appointment_id
-)
-ORDER BY appointment_id;
+);
 
 COMMENT ON TABLE core.appointments IS 'One row per meetergo appointment with its latest known state across API reads and webhook events, ordered by source timestamps: events newer than the API read''s updatedAt are applied on top of it (a newer booking_cancelled cancels, a newer booking_rescheduled moves the meeting), older ones are superseded by the read. Cancellation is sticky against later created/rescheduled events. Includes appointments known only from webhooks, except those that cannot form a valid row (see core.rejected_booking_events). Timestamps are TIMESTAMPTZ instants (shown in UTC by the pipeline).';
 COMMENT ON COLUMN core.appointments.appointment_id IS 'meetergo appointment id (UUID).';
