@@ -149,8 +149,8 @@ def test_weekly_bookings_are_the_bookings_made_in_each_week(
         weekly[row["week_start"]] += row["bookings_created"]
     counted = dict(
         con.execute(
-            "SELECT CAST(date_trunc('week', timezone(s.reporting_timezone, b.created_at)) AS DATE), "
-            "count(*) FROM analytics.bookings AS b, analytics.report_settings AS s "
+            "SELECT CAST(date_trunc('week', timezone(s.reporting_timezone, b.created_at)) "
+            "AS DATE), count(*) FROM analytics.bookings AS b, analytics.report_settings AS s "
             "WHERE b.created_at IS NOT NULL GROUP BY 1"
         ).fetchall()
     )
