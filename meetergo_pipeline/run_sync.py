@@ -8,6 +8,7 @@ import re
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import duckdb
 from dagster import AssetKey, DagsterEventType, DagsterInstance, ExecuteInProcessResult
@@ -79,13 +80,15 @@ def step_failures(result: ExecuteInProcessResult) -> list[tuple[str, str]]:
 
 
 def _print_summary(result: ExecuteInProcessResult, elapsed: float, snapshot: Path) -> None:
+    """The run's outcome: failed checks with their severity, failed steps, or the tables,
+    this month's billing headline and, last, where the snapshot is and how to open it."""
     out = sys.stdout
     failed_checks = [check for check in result.get_asset_check_evaluations() if not check.passed]
     print(f"\nsync {'succeeded' if result.success else 'FAILED'} in {elapsed:.1f} s", file=out)
     for check in failed_checks:
         print(
-            f"  check failed: {check.asset_key.to_user_string()} {check.check_name}: "
-            f"{check.description}",
+            f"  {check.severity.value:<5} check {check.asset_key.to_user_string()} "
+            f"{check.check_name}: {check.description}",
             file=out,
         )
     if not result.success:
@@ -101,10 +104,46 @@ def _print_summary(result: ExecuteInProcessResult, elapsed: float, snapshot: Pat
             sql = load_sql("tables/count_rows.sql", table=model.table)
             (rows,) = con.execute(sql).fetchone()  # type: ignore[misc]
             print(f"  {model.table:<36} {rows:>9} rows", file=out)
+        running_month = _running_month_usage(con)
     finally:
         con.close()
+    if running_month is not None:
+        print("", *billing_headline(running_month), sep="\n", file=out)
     print(f"\nanalysts: meetergo-pipeline shell (or duckdb -readonly {snapshot})", file=out)
     print(f"report:   {report_path_for(snapshot)}", file=out)
+
+
+def _running_month_usage(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+    """The running billing month's row of the snapshot's usage (the report's own query)."""
+    cursor = con.execute(load_sql("report/usage_by_month.sql"), {"months": 1})
+    names = [column[0] for column in cursor.description or ()]
+    months = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    return next((month for month in months if month["is_running_month"]), None)
+
+
+def billing_headline(month: dict[str, Any]) -> list[str]:
+    """Two lines on the running month's metered bookings against the plan: so far, and as
+    projected to month end with the projected cost and the alert status.
+
+    `month` is a row of sql/report/usage_by_month.sql.
+    """
+    included = month["plan_included_bookings"]
+    currency = month["currency"]
+    return [
+        f"billing:  {month['billing_month']:%Y-%m} so far {month['api_bookings']} metered "
+        f"bookings{_of_plan(month['share_of_plan'], included)}, "
+        f"cost {month['estimated_cost']} {currency}",
+        f"          projected {month['projected_api_bookings']} by month end"
+        f"{_of_plan(month['projected_share_of_plan'], included)}, "
+        f"cost {month['projected_estimated_cost']} {currency}; "
+        f"alert {month['alert_status']} ({month['alert_rule']})",
+    ]
+
+
+def _of_plan(share: float | None, included: int) -> str:
+    if share is None:
+        return ""
+    return f" = {share * 100:.1f} % of the {included} included"
 
 
 def _api_sync_metadata(result: ExecuteInProcessResult) -> dict[str, object]:

@@ -11,7 +11,10 @@ import duckdb
 import pytest
 
 from meetergo_pipeline.cli import main
+from meetergo_pipeline.report import report_path_for
+from meetergo_pipeline.run_sync import _print_summary
 from meetergo_pipeline.settings import SETTINGS, markdown_table
+from meetergo_pipeline_tests.support.pipeline_env import PipelineEnv, run_sync
 
 SCRIPT = Path(sys.executable).parent / "meetergo-pipeline"
 README = Path(__file__).parents[1] / "README.md"
@@ -120,6 +123,57 @@ def test_settings_names_every_bad_variable_at_once(
     ]
 
 
+def test_summary_grades_failed_checks_and_ends_with_billing_and_the_snapshot(
+    pipeline_env: PipelineEnv,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A plan of one booking puts the running month over plan (an ERROR check); no webhook
+    log yet makes the silence check WARN. Neither blocks, so the run succeeds."""
+    monkeypatch.setenv("MEETERGO_PLAN_INCLUDED_BOOKINGS", "1")
+    result = run_sync()
+    assert result.success
+    capsys.readouterr()
+    snapshot = pipeline_env.snapshot_path
+    _print_summary(result, 1.0, snapshot)
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+
+    failed = [check for check in result.get_asset_check_evaluations() if not check.passed]
+    assert {(c.check_name, c.severity.value) for c in failed} >= {
+        ("webhook_log_not_silent", "WARN"),
+        ("usage_within_plan", "ERROR"),
+    }
+    for check in failed:
+        line = f"check {check.asset_key.to_user_string()} {check.check_name}: {check.description}"
+        assert f"  {check.severity.value:<5} {line}" in lines
+    assert "check failed" not in out
+
+    con = duckdb.connect(str(snapshot), read_only=True)
+    try:
+        month, so_far, share, cost, projected, projected_share, projected_cost, status, rule = (
+            con.execute(
+                "SELECT u.billing_month, u.api_bookings, u.share_of_plan, u.estimated_cost, "
+                "u.projected_api_bookings, u.projected_share_of_plan, "
+                "u.projected_estimated_cost, u.alert_status, u.alert_rule "
+                "FROM analytics.usage_billing_monthly AS u "
+                "JOIN analytics.report_settings AS s ON u.billing_month = s.running_month"
+            ).fetchone()  # type: ignore[misc]
+        )
+    finally:
+        con.close()
+    assert status == "over_plan"
+    assert lines[-5:] == [
+        f"billing:  {month:%Y-%m} so far {so_far} metered bookings = {share * 100:.1f} % of the "
+        f"1 included, cost {cost} EUR",
+        f"          projected {projected} by month end = {projected_share * 100:.1f} % of the "
+        f"1 included, cost {projected_cost} EUR; alert over_plan ({rule})",
+        "",
+        f"analysts: meetergo-pipeline shell (or duckdb -readonly {snapshot})",
+        f"report:   {report_path_for(snapshot)}",
+    ]
+
+
 def run_on_embedded_default(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """The console script as `make run` starts it: no MEETERGO_* variables set."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEETERGO_")}
@@ -144,6 +198,13 @@ def test_run_on_the_embedded_default_builds_the_snapshot(tmp_path: Path) -> None
     assert "api: mode full, " in completed.stdout
     assert "core.appointments" in completed.stdout
     assert "report:   data/meetergo_report.html" in completed.stdout
+    lines = completed.stdout.splitlines()
+    assert lines[-1] == "report:   data/meetergo_report.html"
+    assert lines[-2].startswith("analysts: meetergo-pipeline shell (or duckdb -readonly ")
+    assert lines[-5].startswith("billing:  ") and " metered bookings" in lines[-5]
+    assert lines[-4].startswith("          projected ") and "; alert " in lines[-4]
+    assert "check failed" not in completed.stdout
+    assert "  WARN  check raw/webhook_events webhook_log_not_silent: " in completed.stdout
     assert (tmp_path / "data" / "meetergo_report.html").stat().st_size > 0
     con = duckdb.connect(str(tmp_path / "data" / "meetergo_analytics.duckdb"), read_only=True)
     try:
