@@ -258,6 +258,7 @@ class AppointmentFactory:
             hosting_info["mainHost"] = host_ids[0]
         spots = meeting_type["spots"]
         attendee_count = rng.randint(2, min(spots, 6)) if spots > 1 else 1
+        notes: str | None
         if via_api and rng.random() < metering.API_NOTES_MARKER_SHARE:
             notes = f"{metering.API_NOTES_MARKER} {pick(rng, names.API_NOTES)}".rstrip()
         else:

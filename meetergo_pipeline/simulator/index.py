@@ -93,9 +93,9 @@ class AppointmentIndex:
         else:
             ids = view.by_created
             if query.start_from is not None or query.start_to is not None:
-                low = float("-inf") if query.start_from is None else query.start_from
-                high = float("inf") if query.start_to is None else query.start_to
-                ids = [i for i in ids if low <= self._start_ts[i] <= high]
+                earliest = float("-inf") if query.start_from is None else query.start_from
+                latest = float("inf") if query.start_to is None else query.start_to
+                ids = [i for i in ids if earliest <= self._start_ts[i] <= latest]
         if query.meeting_type_id is not None:
             ids = [i for i in ids if self._meeting_type_of[i] == query.meeting_type_id]
         return ids[::-1] if query.descending else list(ids)

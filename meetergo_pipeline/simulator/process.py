@@ -105,7 +105,12 @@ def _read_printed(process: subprocess.Popen[str]) -> dict[str, str]:
     assert process.stdout is not None
     stdout = process.stdout
     lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in stdout], daemon=True).start()
+
+    def forward_lines() -> None:
+        for line in stdout:
+            lines.put(line)
+
+    threading.Thread(target=forward_lines, daemon=True).start()
     printed: dict[str, str] = {}
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while len(printed) < PRINTED_LINES:

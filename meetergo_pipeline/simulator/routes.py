@@ -106,6 +106,7 @@ async def create_webhook(request: Request) -> Response:
         )
     if check.problems:
         raise validation_error(check.problems)
+    assert isinstance(endpoint, str) and isinstance(event_types, list)  # checked above
     webhook = tenant_of(request).add_webhook(endpoint, event_types, body.get("description"))
     return json_response(webhook, 201)
 

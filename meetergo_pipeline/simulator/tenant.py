@@ -428,15 +428,16 @@ class Tenant:
         with self.lock:
             if len(self.webhooks) >= MAX_WEBHOOKS:
                 raise TenantError(406, f"A company can register at most {MAX_WEBHOOKS} webhooks")
+            webhook_id = new_uuid(self._rng)
             webhook = {
-                "id": new_uuid(self._rng),
+                "id": webhook_id,
                 "endpoint": endpoint,
                 "description": description,
                 "eventTypes": list(event_types),
                 "companyId": self.company_id,
                 "createdAt": format_iso(self.now()),
             }
-            self.webhooks[webhook["id"]] = webhook
+            self.webhooks[webhook_id] = webhook
             return webhook
 
     def remove_webhook(self, webhook_id: str) -> None:
