@@ -163,6 +163,24 @@ class FileMode(Kind):
         return value
 
 
+@dataclass(frozen=True)
+class Switch(Kind):
+    """`on` or `off` (any case), parsed to True or False."""
+
+    expected: str = "on or off"
+
+    def parse(self, raw: str) -> bool:
+        value = raw.strip().lower()
+        if value not in ("on", "off"):
+            raise self.invalid()
+        return value == "on"
+
+    def check(self, value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.invalid()
+        return value
+
+
 TEXT = Text()
 COUNT = Number(int, 0)
 AT_LEAST_ONE = Number(int, 1)
@@ -174,3 +192,4 @@ PATH = FsPath()
 URL = Url()
 FILE_MODE = FileMode()
 CREDENTIAL = ApiCredential()
+SWITCH = Switch()
