@@ -62,6 +62,7 @@ class MeetergoHTTP:
         self.requests_sent = 0
         self.retries = 0
         self.rate_limited = 0  # 429 answers received
+        self.budget_wait_s = 0.0  # seconds spent waiting for a token of the rate budget
         self.waits: list[float] = []
 
     @property
@@ -94,8 +95,7 @@ class MeetergoHTTP:
         retry_on_failure = method.upper() == "GET"
         last_error: Exception | None = None
         for attempt in range(1, self.max_attempts + 1):
-            self.budget.acquire()
-            self._count()
+            self._count(self.budget.acquire())
             try:
                 response = self._http.request(
                     method, path, params=params, json=json, headers=headers
@@ -142,9 +142,10 @@ class MeetergoHTTP:
         log.warning("%s %s gave up after %d attempts", method, path, self.max_attempts)
         raise last_error
 
-    def _count(self) -> None:
+    def _count(self, budget_wait_s: float) -> None:
         with self._counter_lock:
             self.requests_sent += 1
+            self.budget_wait_s += budget_wait_s
 
     def _wait(self, seconds: float, reason: str, method: str, path: str) -> None:
         log.info("%s %s: %s, retrying in %.1f s", method, path, reason, seconds)
