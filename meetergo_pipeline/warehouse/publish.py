@@ -21,6 +21,7 @@ DuckDB the pipeline runs on.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from importlib.resources import files
@@ -37,6 +38,10 @@ PUBLISHED_SCHEMAS = ("core", "analytics")
 SNAPSHOT_STORAGE_VERSION = "v1.0.0"
 BUILD_SUFFIX = ".publish"
 PUBLISHED_CATALOG = "published"
+# A contract file's first statement: `CREATE TABLE <catalog>.<schema>.<table> AS <select>`.
+_CONTRACT_CREATE = re.compile(
+    rf"CREATE\s+TABLE\s+{PUBLISHED_CATALOG}\.(\w+\.\w+)\s+AS\s+(.+)$", re.DOTALL
+)
 
 
 def publish_snapshot(
@@ -119,6 +124,20 @@ def _create_published_tables(con: duckdb.DuckDBPyConnection) -> None:
 def published_tables() -> list[str]:
     """`schema.table` of every table the contract publishes."""
     return [f"{schema}.{name}" for schema, name, _ in _contract_files()]
+
+
+def contract_select(table: str) -> str:
+    """The SELECT of `table`'s contract file (`schema.table`), over the working file's tables:
+    exactly the rows and columns the snapshot publishes. KeyError if nothing publishes it."""
+    for schema, name, text in _contract_files():
+        if f"{schema}.{name}" == table:
+            sql = text.replace("{{published}}", PUBLISHED_CATALOG)
+            create = duckdb.extract_statements(sql)[0].query.strip().removesuffix(";")
+            found = _CONTRACT_CREATE.search(create)
+            if found is None or found.group(1) != table:
+                raise RuntimeError(f"sql/publish/{schema}/{name}.sql does not create {table}")
+            return found.group(2)
+    raise KeyError(f"{table} has no contract file under meetergo_pipeline/sql/publish")
 
 
 def contract_sql() -> str:
