@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import os
 import sys
 import time
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import duckdb
 from dagster import AssetKey, DagsterEventType, DagsterInstance, ExecuteInProcessResult
 
+from meetergo_pipeline.dagster_home import persistent_instance
 from meetergo_pipeline.defs.jobs import sync_config
 from meetergo_pipeline.models import published_models
 from meetergo_pipeline.settings import Settings
@@ -46,8 +46,8 @@ def run_sync_job(mode: str) -> int:
 
 
 def _instance() -> DagsterInstance:
-    """The instance under DAGSTER_HOME when set (runs show in the UI), else an ephemeral one."""
-    return DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+    """The persistent instance `make dev` shows (DAGSTER_HOME, by default data/dagster_home)."""
+    return persistent_instance()
 
 
 def step_failures(result: ExecuteInProcessResult) -> list[tuple[str, str]]:

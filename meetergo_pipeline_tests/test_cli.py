@@ -126,7 +126,7 @@ def test_run_on_the_embedded_default_builds_the_snapshot(tmp_path: Path) -> None
     """`make run`'s command: simulator child + Dagster sync + published snapshot."""
     completed = run_on_embedded_default(tmp_path, "run", "--users", "4", "--appointments", "300")
     assert "sync succeeded" in completed.stdout
-    assert "api: mode full, " in completed.stdout
+    assert "api: mode full sweep, " in completed.stdout
     assert "core.appointments" in completed.stdout
     con = duckdb.connect(str(tmp_path / "data" / "meetergo_analytics.duckdb"), read_only=True)
     try:
