@@ -58,9 +58,7 @@ def preview_metadata(con: duckdb.DuckDBPyConnection, table: str) -> Metadata:
 
 
 def preview_markdown(preview: Preview) -> str:
-    """The preview as a markdown table; an empty table says so."""
-    if not preview.rows:
-        return "(no rows)"
+    """The preview as a markdown table (only its header when there are no rows)."""
     lines = [
         _markdown_row(preview.columns),
         _markdown_row(["---"] * len(preview.columns)),
