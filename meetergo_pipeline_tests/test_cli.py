@@ -23,6 +23,7 @@ README = Path(__file__).parents[1] / "README.md"
         [],
         ["run"],
         ["sync"],
+        ["dev"],
         ["fetch"],
         ["settings"],
         ["shell"],
