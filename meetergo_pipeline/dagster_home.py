@@ -8,8 +8,10 @@ and `make dev` share one instance with the same rules and the UI shows every run
 
 from __future__ import annotations
 
+import fcntl
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
 
@@ -26,28 +28,36 @@ def dagster_home(environ: Mapping[str, str] | None = None) -> Path:
 
 
 def prepare_dagster_home(home: Path) -> Path:
-    """Create `home` if needed and give it the project's dagster.yaml if it has none.
+    """Create `home` if needed, give it the project's dagster.yaml if it has none, and create
+    the instance's storage; returns `home`.
 
     An existing dagster.yaml is left as it is (it may have been edited for the installation).
-    Returns `home`.
     """
-    home.mkdir(parents=True, exist_ok=True)
-    target = home / INSTANCE_FILE
-    if target.exists():
-        return home
-    # Written aside, then linked into place: a process starting at the same moment sees
-    # either no file or the whole file, and the first link wins.
-    draft = home / f".{INSTANCE_FILE}.{os.getpid()}"
-    draft.write_text(files("meetergo_pipeline").joinpath(INSTANCE_FILE).read_text("utf-8"))
-    try:
-        os.link(draft, target)
-    except FileExistsError:
-        pass
-    finally:
-        draft.unlink()
+    with _preparing(home):
+        DagsterInstance.from_config(str(home)).dispose()
     return home
 
 
 def persistent_instance(environ: Mapping[str, str] | None = None) -> DagsterInstance:
-    """The instance in `dagster_home()`, prepared first; close it when done."""
-    return DagsterInstance.from_config(str(prepare_dagster_home(dagster_home(environ))))
+    """The instance in `dagster_home()`, prepared as `prepare_dagster_home` does; close it
+    when done."""
+    home = dagster_home(environ)
+    with _preparing(home):
+        return DagsterInstance.from_config(str(home))
+
+
+@contextmanager
+def _preparing(home: Path) -> Iterator[None]:
+    """`home` with its dagster.yaml, held by this process for the block.
+
+    Processes opening the same new home at once (`make run` while `make dev` starts) take
+    turns: two creating the same SQLite storage would collide.
+    """
+    home.mkdir(parents=True, exist_ok=True)
+    with open(home / ".prepare.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        config = home / INSTANCE_FILE
+        if not config.exists():
+            shipped = files("meetergo_pipeline").joinpath(INSTANCE_FILE)
+            config.write_text(shipped.read_text(encoding="utf-8"))
+        yield
