@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from importlib.resources import files
 from pathlib import Path
 
 import duckdb
 import pytest
+from dagster import AssetKey, DagsterInstance, DagsterRunStatus
 
 from meetergo_pipeline.cli import main
 from meetergo_pipeline.settings import SETTINGS, markdown_table
@@ -135,6 +137,15 @@ def test_run_on_the_embedded_default_builds_the_snapshot(tmp_path: Path) -> None
         assert con.execute("SELECT count(*) FROM core.appointments").fetchone() == (300,)
     finally:
         con.close()
+    # Recorded where `make dev` looks, with the project's instance configuration.
+    home = tmp_path / "data" / "dagster_home"
+    shipped = files("meetergo_pipeline").joinpath("dagster.yaml").read_text(encoding="utf-8")
+    assert (home / "dagster.yaml").read_text() == shipped
+    with DagsterInstance.from_config(str(home)) as instance:
+        [run] = instance.get_runs()
+        assert (run.job_name, run.status) == ("meetergo_sync", DagsterRunStatus.SUCCESS)
+        event = instance.get_latest_materialization_event(AssetKey(["core", "appointments"]))
+        assert event is not None and event.run_id == run.run_id
 
 
 @pytest.mark.slow
