@@ -29,7 +29,7 @@ from meetergo_pipeline.models import raw_api_models
 from meetergo_pipeline.settings import DEFAULTS
 from meetergo_pipeline.sql import load_sql
 from meetergo_pipeline.warehouse.connection import ensure_raw_schema
-from meetergo_pipeline.warehouse.raw_writer import RawWriter
+from meetergo_pipeline.warehouse.raw_writer import RawEntity, RawWriter
 from meetergo_pipeline.warehouse.state import SyncState
 from meetergo_pipeline.warehouse.transaction import transaction
 
@@ -298,6 +298,6 @@ class EntitySync:
         return vanished
 
 
-def _by_table(counts: Mapping[str, int]) -> dict[str, int]:
+def _by_table(counts: Mapping[RawEntity, int]) -> dict[str, int]:
     """Counts keyed by raw entity (`users`) keyed by qualified table (`raw.users`)."""
     return {f"raw.{entity}": count for entity, count in counts.items()}
