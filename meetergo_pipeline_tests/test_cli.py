@@ -59,6 +59,15 @@ def test_sync_with_malformed_key_says_what_is_expected(
     assert "SENTINEL" not in err
 
 
+def test_dev_outside_the_project_folder_says_where_to_run_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["dev"]) == 2
+    assert f"workspace.yaml not found in {tmp_path}" in capsys.readouterr().err
+    assert not (tmp_path / "data").exists()  # nothing started, nothing created
+
+
 def test_readme_configuration_table_is_the_settings_table(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
