@@ -95,6 +95,8 @@ def build_schedules(
             execution_timezone=timezone,
             run_config=sync_config("incremental"),
             default_status=status,
+            description="New bookings since each user's high-water mark (MEETERGO_SYNC_CRON); "
+            "every MEETERGO_SYNC_RESCAN_EVERY_HOURS also re-reads the window around today.",
         ),
         ScheduleDefinition(
             name="meetergo_daily_full_sweep",
@@ -103,6 +105,8 @@ def build_schedules(
             execution_timezone=timezone,
             run_config=sync_config("full"),
             default_status=status,
+            description="Reads the whole tenant and marks what the API no longer lists as "
+            "deleted (MEETERGO_FULL_SWEEP_CRON).",
         ),
     ]
 
