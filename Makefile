@@ -48,7 +48,7 @@ bench: install
 	$(BIN)/python -m bench
 
 dev: install
-	DAGSTER_HOME=$(CURDIR) $(BIN)/dagster dev -w workspace.yaml
+	$(BIN)/meetergo-pipeline dev
 
 lock:
 	$(PYTHON) -m venv $(LOCK_VENV)

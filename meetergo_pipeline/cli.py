@@ -106,6 +106,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_verbose_option(check)
     check.set_defaults(handler=_check)
+    dev = commands.add_parser(
+        "dev",
+        help="the Dagster UI (`dagster dev`), on a simulator when MEETERGO_API_KEY is unset",
+        description="Run `dagster dev -w workspace.yaml` from the project folder with the "
+        "instance in DAGSTER_HOME (default data/dagster_home, where `run` records its runs). "
+        "Without MEETERGO_API_KEY, a simulated tenant is served on loopback in live mode, a "
+        "webhook receiver is registered with it, and the schedules and the sensor start off.",
+    )
+    dev.add_argument("--host", default="127.0.0.1", help="UI interface (default: %(default)s)")
+    dev.add_argument("--port", type=int, default=3000, help="UI port (default: %(default)s)")
+    _add_simulator_options(dev)
+    dev.set_defaults(handler=_dev)
 
     fetch = commands.add_parser(
         "fetch",
@@ -196,6 +208,13 @@ def _add_verbose_option(parser: argparse.ArgumentParser) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     return _on_embedded_default(args, lambda _settings: _sync(args))
+
+
+def _dev(args: argparse.Namespace) -> int:
+    from meetergo_pipeline.dev import DevOptions, serve_dev
+
+    options = DevOptions(args.host, args.port, args.seed, args.users, args.appointments)
+    return serve_dev(options)
 
 
 def _fetch(args: argparse.Namespace) -> int:

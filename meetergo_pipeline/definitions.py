@@ -32,9 +32,12 @@ def build_definitions(environ: Mapping[str, str] | None = None) -> Definitions:
         ],
         jobs=build_jobs(settings.step_retries, settings.step_retry_delay_s),
         schedules=build_schedules(
-            settings.sync_cron, settings.full_sweep_cron, settings.schedule_timezone
+            settings.sync_cron,
+            settings.full_sweep_cron,
+            settings.schedule_timezone,
+            running=settings.automation_on,
         ),
-        sensors=[build_webhook_sensor(settings.webhook_log_dir)],
+        sensors=[build_webhook_sensor(settings.webhook_log_dir, running=settings.automation_on)],
         resources=build_resources(settings),
     )
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import os
 import re
 import sys
 import time
@@ -13,6 +12,7 @@ from typing import Any
 import duckdb
 from dagster import AssetKey, DagsterEventType, DagsterInstance, ExecuteInProcessResult
 
+from meetergo_pipeline.dagster_home import persistent_instance
 from meetergo_pipeline.defs.console import command_line_loggers
 from meetergo_pipeline.defs.jobs import sync_config
 from meetergo_pipeline.models import published_models
@@ -54,8 +54,8 @@ def run_sync_job(mode: str, *, verbose: bool = False) -> int:
 
 
 def _instance() -> DagsterInstance:
-    """The instance under DAGSTER_HOME when set (runs show in the UI), else an ephemeral one."""
-    return DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+    """The persistent instance `make dev` shows (DAGSTER_HOME, by default data/dagster_home)."""
+    return persistent_instance()
 
 
 def step_failures(result: ExecuteInProcessResult) -> list[tuple[str, str]]:

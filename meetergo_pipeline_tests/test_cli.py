@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from importlib.resources import files
 from pathlib import Path
 
 import duckdb
 import pytest
+from dagster import AssetKey, DagsterInstance, DagsterRunStatus
 
 from meetergo_pipeline.cli import main
 from meetergo_pipeline.report import report_path_for
@@ -27,6 +29,7 @@ README = Path(__file__).parents[1] / "README.md"
         ["run"],
         ["sync"],
         ["check"],
+        ["dev"],
         ["fetch"],
         ["settings"],
         ["docs"],
@@ -60,6 +63,15 @@ def test_sync_with_malformed_key_says_what_is_expected(
     err = capsys.readouterr().err
     assert "MEETERGO_API_KEY must be a platform API key ak_live:<uuid>:<secret>" in err
     assert "SENTINEL" not in err
+
+
+def test_dev_outside_the_project_folder_says_where_to_run_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["dev"]) == 2
+    assert f"workspace.yaml not found in {tmp_path}" in capsys.readouterr().err
+    assert not (tmp_path / "data").exists()  # nothing started, nothing created
 
 
 def test_readme_configuration_table_is_the_settings_table(
@@ -195,7 +207,7 @@ def test_run_on_the_embedded_default_builds_the_snapshot(tmp_path: Path) -> None
     """`make run`'s command: simulator child + Dagster sync + published snapshot."""
     completed = run_on_embedded_default(tmp_path, "run", "--users", "4", "--appointments", "300")
     assert "sync succeeded" in completed.stdout
-    assert "api: mode full, " in completed.stdout
+    assert "api: mode full sweep, " in completed.stdout
     assert "core.appointments" in completed.stdout
     assert "report:   data/meetergo_report.html" in completed.stdout
     lines = completed.stdout.splitlines()
@@ -212,6 +224,15 @@ def test_run_on_the_embedded_default_builds_the_snapshot(tmp_path: Path) -> None
         assert con.execute("SELECT count(*) FROM core.appointments").fetchone() == (300,)
     finally:
         con.close()
+    # Recorded where `make dev` looks, with the project's instance configuration.
+    home = tmp_path / "data" / "dagster_home"
+    shipped = files("meetergo_pipeline").joinpath("dagster.yaml").read_text(encoding="utf-8")
+    assert (home / "dagster.yaml").read_text() == shipped
+    with DagsterInstance.from_config(str(home)) as instance:
+        [run] = instance.get_runs()
+        assert (run.job_name, run.status) == ("meetergo_sync", DagsterRunStatus.SUCCESS)
+        event = instance.get_latest_materialization_event(AssetKey(["core", "appointments"]))
+        assert event is not None and event.run_id == run.run_id
 
 
 @pytest.mark.slow

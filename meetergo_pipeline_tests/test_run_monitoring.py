@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from importlib.resources import files
 from pathlib import Path
 
 import pytest
@@ -114,11 +115,10 @@ def test_a_hanging_api_run_is_failed_at_max_runtime(pipeline_env: PipelineEnv) -
 
 
 def deployment_instance_yaml(home: Path) -> str:
-    """The project's dagster.yaml with its folders under `home` and a 1 s monitoring poll."""
-    config = yaml.safe_load((Path(__file__).parents[1] / "dagster.yaml").read_text())
-    config["storage"]["sqlite"]["base_dir"] = str(home / "storage")
-    config["local_artifact_storage"]["config"]["base_dir"] = str(home / "artifacts")
-    config["compute_logs"]["config"]["base_dir"] = str(home / "compute_logs")
+    """The project's dagster.yaml (its storage is under `home`) with a 1 s monitoring poll."""
+    del home
+    shipped = files("meetergo_pipeline").joinpath("dagster.yaml").read_text(encoding="utf-8")
+    config = yaml.safe_load(shipped)
     config["run_monitoring"]["poll_interval_seconds"] = 1
     return yaml.safe_dump(config)
 

@@ -75,6 +75,7 @@ class MeetergoHTTP:
         self.requests_sent = 0
         self.retries = 0
         self.rate_limited = 0  # 429 answers received
+        self.budget_wait_s = 0.0  # seconds spent waiting for a token of the rate budget
         self.waits: list[float] = []
 
     @property
@@ -108,8 +109,7 @@ class MeetergoHTTP:
         last_error: Exception | None = None
         connect_deadline: float | None = None
         for attempt in range(1, self.max_attempts + 1):
-            self.budget.acquire()
-            self._count()
+            self._count(self.budget.acquire())
             attempt_started = self._clock()
             try:
                 response = self._http.request(
@@ -188,9 +188,10 @@ class MeetergoHTTP:
             "this machine can reach it"
         )
 
-    def _count(self) -> None:
+    def _count(self, budget_wait_s: float) -> None:
         with self._counter_lock:
             self.requests_sent += 1
+            self.budget_wait_s += budget_wait_s
 
     def _retry(self, attempt: int, seconds: float, reason: str, method: str, path: str) -> None:
         """Wait before the next attempt; after the last one there is nothing to wait for."""

@@ -9,7 +9,11 @@ from dagster import AssetCheckResult, AssetCheckSpec, AssetKey, AssetSpec
 
 from meetergo_pipeline.defs.checks import to_check_result
 from meetergo_pipeline.models import Layer, Model, models_in
-from meetergo_pipeline.transform.checks import check_unique_ids
+from meetergo_pipeline.transform.checks import (
+    check_description,
+    check_unique_ids,
+    unique_id_check_description,
+)
 
 
 def asset_key(model: Model) -> AssetKey:
@@ -33,6 +37,12 @@ def asset_spec(model: Model) -> AssetSpec:
     )
 
 
+def check_spec(name: str, asset: AssetKey, *, blocking: bool = False) -> AssetCheckSpec:
+    """The check `name` on `asset`, described (what it protects, what to do when it fails) by
+    `CHECK_DESCRIPTIONS` in transform/checks.py."""
+    return AssetCheckSpec(name, asset=asset, blocking=blocking, description=check_description(name))
+
+
 def unique_key_check_name(model: Model) -> str:
     """`unique_<key column>`, a composite key's columns joined: `unique_appointment_id_user_id`."""
     return "unique_" + "_".join(model.key_columns)
@@ -41,7 +51,12 @@ def unique_key_check_name(model: Model) -> str:
 def unique_key_check_specs(layer: Layer) -> list[AssetCheckSpec]:
     """A blocking unique-key check on every model of `layer` that has a key column."""
     return [
-        AssetCheckSpec(unique_key_check_name(model), asset=asset_key(model), blocking=True)
+        AssetCheckSpec(
+            unique_key_check_name(model),
+            asset=asset_key(model),
+            blocking=True,
+            description=unique_id_check_description(model.table, model.key),
+        )
         for model in models_in(layer)
         if model.key
     ]

@@ -6,6 +6,12 @@ webhook-triggered rebuild queue behind each other instead of failing on DuckDB's
 Within a run, the steps share one process (the in-process executor): with Dagster's default
 multiprocess executor the two raw steps ran at once in two processes and one waited out the
 other's DuckDB file lock, and every step paid a process start of its own.
+
+The schedules and the sensor start switched on only where `running` says so (the
+`MEETERGO_AUTOMATION` setting, by default on when an API key is configured): with no key or
+the simulator of `meetergo-pipeline dev`, every tick would fail or sync a tenant that exists
+only for the session. The status applies until someone flips the switch in the UI; the
+instance keeps that choice.
 """
 
 from pathlib import Path
@@ -19,6 +25,7 @@ from dagster import (
     RetryPolicy,
     RunRequest,
     ScheduleDefinition,
+    SensorDefinition,
     SensorEvaluationContext,
     SkipReason,
     define_asset_job,
@@ -75,7 +82,11 @@ def sync_config(mode: str) -> dict:
     return {"ops": {"raw_api_tables": {"config": {"mode": mode}}}}
 
 
-def build_schedules(sync_cron: str, full_sweep_cron: str, timezone: str) -> list:
+def build_schedules(
+    sync_cron: str, full_sweep_cron: str, timezone: str, *, running: bool
+) -> list[ScheduleDefinition]:
+    """The hourly incremental sync and the daily full sweep, switched on when `running`."""
+    status = DefaultScheduleStatus.RUNNING if running else DefaultScheduleStatus.STOPPED
     return [
         ScheduleDefinition(
             name="meetergo_hourly_incremental",
@@ -83,7 +94,9 @@ def build_schedules(sync_cron: str, full_sweep_cron: str, timezone: str) -> list
             cron_schedule=sync_cron,
             execution_timezone=timezone,
             run_config=sync_config("incremental"),
-            default_status=DefaultScheduleStatus.RUNNING,
+            default_status=status,
+            description="New bookings since each user's high-water mark (MEETERGO_SYNC_CRON); "
+            "every MEETERGO_SYNC_RESCAN_EVERY_HOURS also re-reads the window around today.",
         ),
         ScheduleDefinition(
             name="meetergo_daily_full_sweep",
@@ -91,7 +104,9 @@ def build_schedules(sync_cron: str, full_sweep_cron: str, timezone: str) -> list
             cron_schedule=full_sweep_cron,
             execution_timezone=timezone,
             run_config=sync_config("full"),
-            default_status=DefaultScheduleStatus.RUNNING,
+            default_status=status,
+            description="Reads the whole tenant and marks what the API no longer lists as "
+            "deleted (MEETERGO_FULL_SWEEP_CRON).",
         ),
     ]
 
@@ -102,12 +117,14 @@ def log_cursor(log_dir: Path) -> str:
     return ";".join(f"{p.name}:{p.stat().st_size}" for p in files)
 
 
-def build_webhook_sensor(log_dir: Path):
+def build_webhook_sensor(log_dir: Path, *, running: bool) -> SensorDefinition:
+    """Starts the webhook refresh when the log in `log_dir` grew; switched on when `running`."""
+
     @sensor(
         name="meetergo_webhook_log",
         job_name=WEBHOOK_JOB,
         minimum_interval_seconds=30,
-        default_status=DefaultSensorStatus.RUNNING,
+        default_status=DefaultSensorStatus.RUNNING if running else DefaultSensorStatus.STOPPED,
         description="Rebuilds core and analytics within a minute of new webhook log data.",
     )
     def webhook_log_sensor(context: SensorEvaluationContext):

@@ -84,6 +84,7 @@ class Settings:
     sync_cron: str
     full_sweep_cron: str
     schedule_timezone: str
+    automation: bool | None
     webhook_token: str | None = field(repr=False)
     webhook_log_dir: Path
     webhook_header_timeout_s: float
@@ -132,6 +133,12 @@ class Settings:
             budget_dir=self.api_budget_dir,
         )
 
+    @property
+    def automation_on(self) -> bool:
+        """Whether the schedules and the sensor start switched on: `MEETERGO_AUTOMATION` when
+        set, else whether an API key is configured."""
+        return self.automation if self.automation is not None else self.api_key is not None
+
     def listing(self, environ: Mapping[str, str] | None = None) -> str:
         """One line per variable: its value in effect (secrets: set or not) and its source."""
         env = os.environ if environ is None else environ
@@ -143,6 +150,8 @@ class Settings:
                 shown = "(set, not shown)" if value is not None else "(not set)"
             elif value is None:
                 shown = "(not set)"
+            elif isinstance(value, bool):
+                shown = "on" if value else "off"
             else:
                 shown = f"{value:g}" if isinstance(value, float) else str(value)
             source = "environment" if env.get(setting.name, "").strip() else "default"

@@ -189,6 +189,24 @@ class Cron(Kind):
         return value
 
 
+@dataclass(frozen=True)
+class Switch(Kind):
+    """`on` or `off` (any case), parsed to True or False."""
+
+    expected: str = "on or off"
+
+    def parse(self, raw: str) -> bool:
+        value = raw.strip().lower()
+        if value not in ("on", "off"):
+            raise self.invalid()
+        return value == "on"
+
+    def check(self, value: Any) -> bool:
+        if not isinstance(value, bool):
+            raise self.invalid()
+        return value
+
+
 # The range of each field of a cron expression in its plain form (see `_plain_cron`); the
 # month is `*` there.
 _PLAIN_CRON_RANGES = ((0, 59), (0, 23), (1, 31), None, (0, 6))
@@ -221,3 +239,4 @@ URL = Url()
 FILE_MODE = FileMode()
 CREDENTIAL = ApiCredential()
 CRON = Cron()
+SWITCH = Switch()

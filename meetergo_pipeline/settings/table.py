@@ -21,6 +21,7 @@ from meetergo_pipeline.settings.kinds import (
     PATH,
     POSITIVE,
     SHARE,
+    SWITCH,
     TEXT,
     URL,
     Kind,
@@ -197,6 +198,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MEETERGO_SYNC_CRON", "0 * * * *", CRON, "incremental sync schedule"),
     Setting("MEETERGO_FULL_SWEEP_CRON", "30 3 * * *", CRON, "full sweep schedule"),
     Setting("MEETERGO_SCHEDULE_TIMEZONE", "UTC", TIME_ZONE, "time zone of both crons"),
+    Setting(
+        "MEETERGO_AUTOMATION",
+        None,
+        SWITCH,
+        "`on` or `off`: whether both schedules and the webhook sensor start switched on (a "
+        "switch flipped in the UI stays flipped); unset: on when `MEETERGO_API_KEY` is set "
+        "(`meetergo-pipeline dev` sets `off` while it serves the simulator)",
+    ),
     Setting(
         "MEETERGO_WEBHOOK_TOKEN",
         None,

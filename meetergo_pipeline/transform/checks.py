@@ -39,6 +39,89 @@ MAX_DROP_SHARE = 0.5
 REJECTED_SAMPLE_SIZE = 10
 
 
+# What each check protects and what to do when it fails, by the check's name in Dagster (the
+# asset check's description in the UI). The unique-id checks share `UNIQUE_ID_DESCRIPTION`.
+CHECK_DESCRIPTIONS: dict[str, str] = {
+    "row_counts_against_api": (
+        "Blocking. The raw tables hold what the API lists: live users equal the API's `total`, "
+        "and live appointments did not fall below half of the previous run's. A halving means "
+        "a broken read (another acting user, a key of another tenant), which would otherwise "
+        "be published as a tenant losing its bookings. On failure: an ERROR stops everything "
+        "downstream; check that MEETERGO_API_KEY and MEETERGO_API_USER_ID name the right "
+        "tenant and admin, then run a full sweep (`meetergo-pipeline sync --mode full`). A "
+        "WARN on the user count clears at the next sync when users were added during the run."
+    ),
+    "webhook_log_not_silent": (
+        "Warning. Deliveries keep arriving in the webhook log (MEETERGO_WEBHOOK_LOG_DIR): "
+        "without them cancellations and reschedules wait for the next API re-scan. Fails after "
+        "MEETERGO_WEBHOOK_SILENCE_WARN_MINUTES without a delivery. On failure: check that the "
+        "receiver runs (`GET /healthz`), is registered with meetergo (`GET /webhooks`) and "
+        "writes to the folder the pipeline reads; a quiet tenant (nights, weekends) can be "
+        "silent too."
+    ),
+    "non_null_keys": (
+        "Blocking. Every appointment has appointment_id, start_at and status, which the marts, "
+        "the billing count and the snapshot rely on. On failure: `null_counts` names the "
+        "column; look for API payloads or webhook bodies without that field "
+        "(raw.appointments.payload, raw.webhook_events.body); a changed API shape needs "
+        "sql/core adjusted. Until then the marts and the snapshot stay as they were."
+    ),
+    "references_known_entities": (
+        "Warning. Every appointment's meeting type and host exist in core.meeting_types and "
+        "core.users, so volume per meeting type and host and billing per user attribute every "
+        "booking. On failure: a webhook can announce a booking before the next sync brings its "
+        "meeting type or host, so wait for the next sync; if the warning outlasts a full sweep, "
+        "look up `sample_appointment_ids`: the acting user may not see every user of the "
+        "company."
+    ),
+    "usage_within_plan": (
+        "The running month's metered bookings against the plan (MEETERGO_PLAN_INCLUDED_BOOKINGS), "
+        "so an overage is seen before it is billed: WARN from 80 % of the plan, actual or "
+        "projected; ERROR once the bookings, or a projection on at least 14 days of history, "
+        "reach it. On failure: the metadata has the rule that fired, the bookings so far, the "
+        "projection and the estimated cost; raise the plan with meetergo or slow down API "
+        "bookings, and check that MEETERGO_METERED_BOOKING_PREDICATE meters the right bookings."
+    ),
+    "reconciliation_within_threshold": (
+        "Warning. Webhook events and API reads agree (analytics.webhook_reconciliation): more "
+        "than MEETERGO_RECONCILIATION_WARN_THRESHOLD mismatches mean missed webhooks or a stale "
+        "sync, so core.appointments may lag behind the tenant. On failure: the metadata says "
+        "which count is high; events without an API appointment clear at the next sync, "
+        "changes without an event point at the receiver (running, registered, log growing)."
+    ),
+    "no_rejected_booking_events": (
+        "Warning. Every booking webhook event forms an appointment row: events of an "
+        "appointment the API has not listed that cannot (no parseable start, an implausible "
+        "creation time) are held in core.rejected_booking_events instead of stopping the run. "
+        "On failure: the metadata counts them by reason with sample appointment ids; they "
+        "clear once a sync reads the appointment from the API, else check the sender."
+    ),
+}
+UNIQUE_ID_DESCRIPTION = (
+    "Blocking. No {column} occurs twice in {table}: every join and count built on it relies "
+    "on one row per {column}. On failure: the metadata's `sample` lists duplicated ids; the "
+    "model's SQL (sql/{layer}/{name}.sql) joins or unions wrongly. Nothing built on the table, "
+    "nor the snapshot, is updated until it is fixed."
+)
+
+
+def check_description(name: str) -> str:
+    """The description of the check `name`; KeyError naming where to add a missing one."""
+    try:
+        return CHECK_DESCRIPTIONS[name]
+    except KeyError:
+        raise KeyError(
+            f"check {name} has no description: add it to CHECK_DESCRIPTIONS in "
+            "meetergo_pipeline/transform/checks.py"
+        ) from None
+
+
+def unique_id_check_description(table: str, column: str) -> str:
+    """The description of the unique-id check of `table.column` (`schema.table`)."""
+    layer, name = table.split(".")
+    return UNIQUE_ID_DESCRIPTION.format(table=table, column=column, layer=layer, name=name)
+
+
 @dataclass(frozen=True)
 class CheckOutcome:
     """Result of one check: ``passed`` False means the problem at ``severity`` was found."""

@@ -21,6 +21,7 @@ DuckDB the pipeline runs on.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from importlib.resources import files
@@ -38,6 +39,10 @@ PUBLISHED_SCHEMAS = ("core", "analytics")
 SNAPSHOT_STORAGE_VERSION = "v1.0.0"
 BUILD_SUFFIX = ".publish"
 PUBLISHED_CATALOG = "published"
+# A contract file's first statement: `CREATE TABLE <catalog>.<schema>.<table> AS <select>`.
+_CONTRACT_CREATE = re.compile(
+    rf"CREATE\s+TABLE\s+{PUBLISHED_CATALOG}\.(\w+\.\w+)\s+AS\s+(.+)$", re.DOTALL
+)
 
 
 def publish_snapshot(
@@ -115,6 +120,20 @@ def _create_published_tables(con: duckdb.DuckDBPyConnection) -> None:
 def published_tables() -> list[str]:
     """`schema.table` of every table the contract publishes."""
     return [f"{schema}.{name}" for schema, name in _contract_tables()]
+
+
+def contract_select(table: str) -> str:
+    """The SELECT of `table`'s contract file (`schema.table`), over the working file's tables:
+    exactly the rows and columns the snapshot publishes. KeyError if nothing publishes it."""
+    for schema, name in _contract_tables():
+        if f"{schema}.{name}" == table:
+            sql = load_sql(f"publish/{schema}/{name}.sql", published=PUBLISHED_CATALOG)
+            create = duckdb.extract_statements(sql)[0].query.strip().removesuffix(";")
+            found = _CONTRACT_CREATE.search(create)
+            if found is None or found.group(1) != table:
+                raise RuntimeError(f"sql/publish/{schema}/{name}.sql does not create {table}")
+            return found.group(2)
+    raise KeyError(f"{table} has no contract file under meetergo_pipeline/sql/publish")
 
 
 def contract_sql() -> str:

@@ -26,6 +26,9 @@ class RawWriter:
     rows, insert new ones; the first read of a row in a sync wins) and empties the stage;
     callers flush once per transaction (why: docs/performance.md).
 
+    `rows_inserted` counts rows new to the table, `rows_updated` stored rows read again (their
+    payload replaced, a tombstone lifted); `pages_added` the pages given to `add`.
+
     Flushing never commits: the caller flushes, then commits, so sync state commits with
     its data; rows staged but not flushed are lost with the transaction, never half-stored.
     """
@@ -39,9 +42,13 @@ class RawWriter:
         self._pending_rows: dict[RawEntity, int] = dict.fromkeys(self._pending, 0)
         self._staged_rows: dict[RawEntity, int] = dict.fromkeys(self._pending, 0)
         self.rows_written: dict[RawEntity, int] = dict.fromkeys(self._pending, 0)
+        self.pages_added: dict[RawEntity, int] = dict.fromkeys(self._pending, 0)
+        self.rows_inserted: dict[RawEntity, int] = dict.fromkeys(self._pending, 0)
+        self.rows_updated: dict[RawEntity, int] = dict.fromkeys(self._pending, 0)
         con.execute(load_sql("raw/staging.sql"))
 
     def add(self, entity: RawEntity, page: Page) -> None:
+        self.pages_added[entity] += 1
         self._pending[entity].append(page)
         self._pending_rows[entity] += len(page)
         if self._pending_rows[entity] >= STAGE_ROWS:
@@ -53,7 +60,12 @@ class RawWriter:
             if not self._staged_rows[name]:
                 continue
             for statement in self.con.extract_statements(load_sql(f"raw/merge_{name}.sql")):
-                self.con.execute(statement.query, {"seen_at": self.seen_at})
+                result = self.con.execute(statement.query, {"seen_at": self.seen_at})
+                (changed,) = result.fetchone()  # type: ignore[misc]
+                if statement.type == duckdb.StatementType.INSERT:
+                    self.rows_inserted[name] += changed
+                elif statement.type == duckdb.StatementType.UPDATE:
+                    self.rows_updated[name] += changed
             self.con.execute(load_sql("raw/clear_stage.sql", entity=name))
             self.rows_written[name] += self._staged_rows[name]
             self._staged_rows[name] = 0

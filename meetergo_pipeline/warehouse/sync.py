@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Literal
@@ -30,7 +30,7 @@ from meetergo_pipeline.settings import DEFAULTS
 from meetergo_pipeline.sql import load_sql
 from meetergo_pipeline.warehouse.connection import ensure_raw_schema
 from meetergo_pipeline.warehouse.progress import SyncProgress
-from meetergo_pipeline.warehouse.raw_writer import RawWriter
+from meetergo_pipeline.warehouse.raw_writer import RawEntity, RawWriter
 from meetergo_pipeline.warehouse.state import SyncState
 from meetergo_pipeline.warehouse.transaction import transaction
 
@@ -54,6 +54,11 @@ class SyncPolicy:
 
 @dataclass
 class SyncReport:
+    """What one sync did. Per raw table (`raw.users`, ...): `pages` read, `rows_new` (first
+    stored), `rows_updated` (stored rows read again, payload replaced) and `vanished` (rows a
+    full sweep no longer saw, now tombstoned with `deleted_at`). `budget_wait_s`: seconds
+    requests waited for the rate budget, summed over the worker threads."""
+
     run_id: str
     mode: SyncMode
     started_at: datetime
@@ -66,6 +71,17 @@ class SyncReport:
     appointments_seen: int = 0
     api_user_total: int | None = None
     vanished: dict[str, int] = field(default_factory=dict)
+    pages: dict[str, int] = field(default_factory=dict)
+    rows_new: dict[str, int] = field(default_factory=dict)
+    rows_updated: dict[str, int] = field(default_factory=dict)
+    budget_wait_s: float = 0.0
+
+    @property
+    def kind(self) -> str:
+        """`full sweep`, `incremental + re-scan` or `incremental`: what the run read."""
+        if self.mode == "full":
+            return "full sweep"
+        return "incremental + re-scan" if self.rescanned else "incremental"
 
     def as_metadata(self) -> dict[str, object]:
         return {
@@ -222,6 +238,10 @@ class EntitySync:
                 self.state.set_time("last_rescan_at", self.started, self.started)
             report.requests_spent = self.client.http.requests_sent
             report.rate_limited = self.client.http.rate_limited
+            report.budget_wait_s = self.client.http.budget_wait_s
+            report.pages = _by_table(self.writer.pages_added)
+            report.rows_new = _by_table(self.writer.rows_inserted)
+            report.rows_updated = _by_table(self.writer.rows_updated)
             report.finished_at = datetime.now(UTC)
             self.con.execute(
                 load_sql("raw/record_sync_run.sql"),
@@ -294,3 +314,8 @@ class EntitySync:
             result = self.con.execute(sql, {"sweep_started_at": self.started})
             vanished[model.table] = result.fetchone()[0]  # type: ignore[index]
         return vanished
+
+
+def _by_table(counts: Mapping[RawEntity, int]) -> dict[str, int]:
+    """Counts keyed by raw entity (`users`) keyed by qualified table (`raw.users`)."""
+    return {f"raw.{entity}": count for entity, count in counts.items()}

@@ -56,9 +56,14 @@ def use_pipeline_env(env: PipelineEnv, monkeypatch: pytest.MonkeyPatch) -> Pipel
     return env
 
 
-def run_sync(mode: str = "incremental") -> ExecuteInProcessResult:
-    """The sync job in process on an ephemeral instance, with the settings of the environment."""
+def run_sync(
+    mode: str = "incremental", instance: DagsterInstance | None = None
+) -> ExecuteInProcessResult:
+    """The sync job in process, with the settings of the environment, on `instance` (default:
+    an ephemeral one)."""
     job = build_definitions().resolve_job_def(SYNC_JOB)
     return job.execute_in_process(
-        run_config=sync_config(mode), instance=DagsterInstance.ephemeral(), raise_on_error=False
+        run_config=sync_config(mode),
+        instance=instance or DagsterInstance.ephemeral(),
+        raise_on_error=False,
     )

@@ -1,7 +1,6 @@
 """Analytics marts (booking volume, usage billing, webhook reconciliation) and the snapshot."""
 
 from dagster import (
-    AssetCheckSpec,
     AssetExecutionContext,
     Failure,
     MaterializeResult,
@@ -13,10 +12,17 @@ from dagster import (
 from meetergo_pipeline.defs.catalogue import (
     asset_key,
     asset_spec,
+    check_spec,
     unique_key_check_results,
     unique_key_check_specs,
 )
 from meetergo_pipeline.defs.checks import to_check_result
+from meetergo_pipeline.defs.metadata import (
+    preview_metadata,
+    table_metadata,
+    usage_metadata,
+    volume_metadata,
+)
 from meetergo_pipeline.defs.resources import AnalyticsSettings, MeetergoWarehouse
 from meetergo_pipeline.models import model, models_in, published_models
 from meetergo_pipeline.report import write_report
@@ -28,14 +34,15 @@ from meetergo_pipeline.transform import (
 
 USAGE = asset_key(model("analytics.usage_billing_monthly"))
 RECONCILIATION = asset_key(model("analytics.webhook_reconciliation"))
+VOLUME = asset_key(model("analytics.booking_volume_daily"))
 
 
 @multi_asset(
     specs=[asset_spec(mart) for mart in models_in("analytics")],
     check_specs=[
         *unique_key_check_specs("analytics"),
-        AssetCheckSpec("usage_within_plan", asset=USAGE),
-        AssetCheckSpec("reconciliation_within_threshold", asset=RECONCILIATION),
+        check_spec("usage_within_plan", USAGE),
+        check_spec("reconciliation_within_threshold", RECONCILIATION),
     ],
 )
 def analytics_tables(
@@ -43,7 +50,12 @@ def analytics_tables(
     warehouse: MeetergoWarehouse,
     analytics_settings: AnalyticsSettings,
 ):
-    """Rebuilds the marts from core (see meetergo_pipeline/sql/analytics)."""
+    """Rebuilds the marts from core (see meetergo_pipeline/sql/analytics).
+
+    Each mart's metadata has its row count, column schema and a preview of its published
+    rows; the billing mart adds the running month's figures, the volume mart the bookings
+    created and cancelled lately.
+    """
     with warehouse.get_connection() as con:
         try:
             settings = analytics_settings.transform_settings()
@@ -52,12 +64,16 @@ def analytics_tables(
             # A bad setting (the message names the variable) fails the same way every time:
             # fail now with that message instead of after the step retries' backoff.
             raise Failure(description=str(error), allow_retries=False) from None
+        usage = check_usage_against_plan(con, settings)
         for mart in models_in("analytics"):
-            yield MaterializeResult(
-                asset_key=asset_key(mart), metadata={"rows": counts.get(mart.table, 0)}
-            )
+            metadata = {**table_metadata(con, mart.table), **preview_metadata(con, mart.table)}
+            if asset_key(mart) == USAGE:
+                metadata.update(usage_metadata(usage.metadata))
+            elif asset_key(mart) == VOLUME:
+                metadata.update(volume_metadata(con))
+            yield MaterializeResult(asset_key=asset_key(mart), metadata=metadata)
         yield from unique_key_check_results(con, "analytics")
-        yield to_check_result(USAGE, "usage_within_plan", check_usage_against_plan(con, settings))
+        yield to_check_result(USAGE, "usage_within_plan", usage)
         reconciliation = check_reconciliation(con, analytics_settings.reconciliation_warn_threshold)
         yield to_check_result(RECONCILIATION, "reconciliation_within_threshold", reconciliation)
     context.log.info(f"analytics rebuilt: {counts}")

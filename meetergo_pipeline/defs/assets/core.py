@@ -1,14 +1,16 @@
 """Core layer: one row per entity, the booking lifecycle from API reads and webhook events."""
 
-from dagster import AssetCheckSpec, AssetExecutionContext, MaterializeResult, multi_asset
+from dagster import AssetExecutionContext, MaterializeResult, multi_asset
 
 from meetergo_pipeline.defs.catalogue import (
     asset_key,
     asset_spec,
+    check_spec,
     unique_key_check_results,
     unique_key_check_specs,
 )
 from meetergo_pipeline.defs.checks import to_check_result
+from meetergo_pipeline.defs.metadata import table_metadata
 from meetergo_pipeline.defs.resources import MeetergoWarehouse
 from meetergo_pipeline.models import model, models_in
 from meetergo_pipeline.transform import (
@@ -26,13 +28,9 @@ REJECTED_BOOKING_EVENTS = asset_key(model("core.rejected_booking_events"))
     specs=[asset_spec(core_model) for core_model in models_in("core")],
     check_specs=[
         *unique_key_check_specs("core"),
-        AssetCheckSpec("non_null_keys", asset=APPOINTMENTS, blocking=True),
-        AssetCheckSpec("references_known_entities", asset=APPOINTMENTS),
-        AssetCheckSpec(
-            "no_rejected_booking_events",
-            asset=REJECTED_BOOKING_EVENTS,
-            description="Booking webhook events that could not form an appointment row.",
-        ),
+        check_spec("non_null_keys", APPOINTMENTS, blocking=True),
+        check_spec("references_known_entities", APPOINTMENTS),
+        check_spec("no_rejected_booking_events", REJECTED_BOOKING_EVENTS),
     ],
 )
 def core_tables(context: AssetExecutionContext, warehouse: MeetergoWarehouse):
@@ -41,7 +39,7 @@ def core_tables(context: AssetExecutionContext, warehouse: MeetergoWarehouse):
         counts = build_core(con)
         for core_model in models_in("core"):
             yield MaterializeResult(
-                asset_key=asset_key(core_model), metadata={"rows": counts[core_model.table]}
+                asset_key=asset_key(core_model), metadata=table_metadata(con, core_model.table)
             )
         yield from unique_key_check_results(con, "core")
         non_null = check_non_null_keys(

@@ -5,7 +5,6 @@ from typing import Literal
 
 import duckdb
 from dagster import (
-    AssetCheckSpec,
     AssetExecutionContext,
     Config,
     Failure,
@@ -15,8 +14,9 @@ from dagster import (
 )
 
 from meetergo_pipeline.client import MeetergoError
-from meetergo_pipeline.defs.catalogue import asset_key, asset_spec
+from meetergo_pipeline.defs.catalogue import asset_key, asset_spec, check_spec
 from meetergo_pipeline.defs.checks import to_check_result
+from meetergo_pipeline.defs.metadata import api_sync_metadata, table_metadata
 from meetergo_pipeline.defs.resources import (
     MeetergoAPIResource,
     MeetergoWarehouse,
@@ -46,7 +46,7 @@ class ApiSyncConfig(Config):
 
 @multi_asset(
     specs=[asset_spec(api_model) for api_model in raw_api_models()],
-    check_specs=[AssetCheckSpec("row_counts_against_api", asset=APPOINTMENTS, blocking=True)],
+    check_specs=[check_spec("row_counts_against_api", APPOINTMENTS, blocking=True)],
 )
 def raw_api_tables(
     context: AssetExecutionContext,
@@ -72,6 +72,10 @@ def raw_api_tables(
                 progress=context.log.info,
             )
             counts = _live_row_counts(con)
+            described = {
+                api_model.table: table_metadata(con, api_model.table)
+                for api_model in raw_api_models()
+            }
             row_counts = check_row_counts_against_api(con)
     except (MeetergoError, OSError) as error:
         message = unrecoverable(error)
@@ -86,13 +90,10 @@ def raw_api_tables(
         yield MaterializeResult(
             asset_key=asset_key(api_model),
             metadata={
-                "rows": counts[api_model.table],
-                "requests_spent": report.requests_spent,
-                "answered_429": report.rate_limited,
-                "mode": report.mode,
-                "rescanned": report.rescanned,
+                **described[api_model.table],
+                "live_rows": counts[api_model.table],
+                **api_sync_metadata(report, api_model.table),
                 "attempt": context.retry_number + 1,
-                "vanished": report.vanished.get(api_model.table, 0),
             },
         )
     yield to_check_result(APPOINTMENTS, "row_counts_against_api", row_counts)
@@ -103,7 +104,7 @@ def raw_api_tables(
     description=WEBHOOK_EVENTS_MODEL.description,
     group_name="raw",
     kinds={"duckdb"},
-    check_specs=[AssetCheckSpec("webhook_log_not_silent", asset=WEBHOOK_EVENTS)],
+    check_specs=[check_spec("webhook_log_not_silent", WEBHOOK_EVENTS)],
 )
 def raw_webhook_events(
     context: AssetExecutionContext, warehouse: MeetergoWarehouse, webhook_log: WebhookLogResource
@@ -111,11 +112,9 @@ def raw_webhook_events(
     """Deduplicated webhook events read incrementally from the receiver's JSONL log."""
     with warehouse.get_connection() as con:
         result = ingest_webhook_logs(con, webhook_log.path)
-        (rows,) = con.execute(
-            load_sql("tables/count_rows.sql", table=WEBHOOK_EVENTS_MODEL.table)
-        ).fetchone()  # type: ignore[misc]
+        described = table_metadata(con, WEBHOOK_EVENTS_MODEL.table)
     context.log.info(f"webhook log: {result}")
-    yield MaterializeResult(metadata={"rows": rows, **asdict(result)})
+    yield MaterializeResult(metadata={**described, **asdict(result)})
     silence = check_webhook_log_silence(webhook_log.path, webhook_log.silence_warn_minutes)
     yield to_check_result(WEBHOOK_EVENTS, "webhook_log_not_silent", silence)
 
