@@ -12,6 +12,7 @@ from meetergo_pipeline.dagster_home import dagster_home, persistent_instance, pr
 from meetergo_pipeline.definitions import build_definitions
 from meetergo_pipeline.defs.jobs import SYNC_JOB, WEBHOOK_JOB
 from meetergo_pipeline.models import MODELS
+from meetergo_pipeline.models import model as model_of
 from meetergo_pipeline.settings import SettingsError
 from meetergo_pipeline.transform.checks import CHECK_DESCRIPTIONS
 from meetergo_pipeline.warehouse.sync import SyncPolicy
@@ -41,15 +42,16 @@ def test_every_asset_and_every_check_says_what_it_is() -> None:
     for key in graph.get_all_asset_keys():
         assert len(graph.get(key).description or "") > 20, key
     specs = [graph.get_check_spec(key) for key in graph.asset_check_keys]
-    assert len(specs) == 12
+    keyed_models = [model for model in MODELS if model.key is not None and model.layer != "raw"]
+    assert len(specs) == len(keyed_models) + len(CHECK_DESCRIPTIONS)
     for spec in specs:
         assert spec.description and "On failure" in spec.description, spec.name
         if spec.name in CHECK_DESCRIPTIONS:
             assert spec.description == CHECK_DESCRIPTIONS[spec.name]
         else:
             table = ".".join(spec.asset_key.path)
-            column = spec.name.removeprefix("unique_")
-            assert f"No {column} occurs twice in {table}" in spec.description
+            key = ", ".join(model_of(table).key_columns)
+            assert f"No {key} occurs twice in {table}" in spec.description
     assert set(CHECK_DESCRIPTIONS) <= {spec.name for spec in specs}
 
 

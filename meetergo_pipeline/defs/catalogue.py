@@ -55,7 +55,7 @@ def unique_key_check_specs(layer: Layer) -> list[AssetCheckSpec]:
             unique_key_check_name(model),
             asset=asset_key(model),
             blocking=True,
-            description=unique_id_check_description(model.table, model.key),
+            description=unique_id_check_description(model.table, ", ".join(model.key_columns)),
         )
         for model in models_in(layer)
         if model.key

@@ -117,7 +117,8 @@ def check_description(name: str) -> str:
 
 
 def unique_id_check_description(table: str, column: str) -> str:
-    """The description of the unique-id check of `table.column` (`schema.table`)."""
+    """The description of the unique-id check of `table` (`schema.table`) on its key `column`
+    (a composite key's columns joined by ", ")."""
     layer, name = table.split(".")
     return UNIQUE_ID_DESCRIPTION.format(table=table, column=column, layer=layer, name=name)
 
