@@ -294,7 +294,9 @@ def schedule_finding(settings: Settings) -> Finding:
 
     zone = variable("schedule_timezone")
     try:
-        build_schedules(settings.sync_cron, settings.full_sweep_cron, settings.schedule_timezone)
+        build_schedules(
+            settings.sync_cron, settings.full_sweep_cron, settings.schedule_timezone, running=False
+        )
     except Exception as error:  # Dagster's definition errors have no common public base
         return Finding(
             False,
