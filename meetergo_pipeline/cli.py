@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
+from meetergo_pipeline import stop
 from meetergo_pipeline.client import Credential, MeetergoError, build_client
 from meetergo_pipeline.settings import SETTINGS, Settings, markdown_table
 
@@ -19,12 +20,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.handler(args) or 0)
+        with stop.signals_request_stop(raise_in_main=True):
+            code = int(args.handler(args) or 0)
     except (MeetergoError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+        code = 2
+    except (KeyboardInterrupt, stop.StopRequested):
+        code = 130
+    # Stopped by SIGINT or SIGTERM: the conventional 128 + signal (130, 143), however the
+    # command ended.
+    return stop.exit_code() or code
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -4,21 +4,43 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
 import sys
+import threading
 import time
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
-from dagster import AssetKey, DagsterEventType, DagsterInstance, ExecuteInProcessResult
+from dagster import (
+    AssetKey,
+    DagsterEventType,
+    DagsterInstance,
+    DagsterRunStatus,
+    ExecuteInProcessResult,
+)
 
+from meetergo_pipeline import stop
+from meetergo_pipeline.defs.dead_runs import fail_dead_runs, process_tags
 from meetergo_pipeline.defs.jobs import sync_config
 from meetergo_pipeline.models import published_models
 from meetergo_pipeline.settings import Settings
 from meetergo_pipeline.sql import load_sql
 
+STOP_GRACE_S = 8.0
+
 
 def run_sync_job(mode: str) -> int:
-    """Materialize every asset once (the job the schedules run); 0 on success, 1 on failure."""
+    """Materialize every asset once (the job the schedules run).
+
+    Returns 0 on success, 1 on failure, and 128 + the signal's number (130 for SIGINT, 143
+    for SIGTERM) when a signal stopped it. The job runs on a worker thread while this
+    (main) thread takes the signals: the first one asks the run to stop (`stop.py`), marks
+    it canceling and gives it `STOP_GRACE_S` to end; committed rows stay, nothing is
+    retried. On a persistent instance, writer runs whose process is gone are failed first
+    and this run records its own process (`defs/dead_runs.py`).
+    """
     from meetergo_pipeline.definitions import build_definitions
 
     snapshot = Settings.from_env().snapshot_path
@@ -27,6 +49,7 @@ def run_sync_job(mode: str) -> int:
         **sync_config(mode),
         "loggers": {"console": {"config": {"log_level": "INFO"}}},
     }
+    run_id = str(uuid.uuid4())
     started = time.perf_counter()
     # Dagster's imports leave ~200k long-lived objects, which every full garbage collection
     # during the run would traverse again; frozen, they stay out of the collector's way.
@@ -35,14 +58,84 @@ def run_sync_job(mode: str) -> int:
     gc.freeze()
     try:
         with _instance() as instance:
-            result = job.execute_in_process(
-                run_config=run_config, instance=instance, raise_on_error=False
+            for dead in fail_dead_runs(instance):
+                print(f"run {dead} had lost its process: marked failed", file=sys.stderr)
+            result = _execute_until_done_or_stopped(
+                lambda: job.execute_in_process(
+                    run_config=run_config,
+                    instance=instance,
+                    raise_on_error=False,
+                    run_id=run_id,
+                    tags=process_tags(),
+                ),
+                instance,
+                run_id,
             )
             elapsed = time.perf_counter() - started
             _print_summary(result, elapsed, snapshot)
     finally:
         gc.unfreeze()
-    return 0 if result.success else 1
+    return stop.exit_code() or (0 if result.success else 1)
+
+
+def _execute_until_done_or_stopped(
+    execute: Callable[[], ExecuteInProcessResult], instance: DagsterInstance, run_id: str
+) -> ExecuteInProcessResult:
+    """Run `execute` on a worker thread; SIGINT/SIGTERM on this thread stop it.
+
+    A run that has not ended `STOP_GRACE_S` after the stop request (a statement or a request
+    that cannot be interrupted) is recorded as canceled and the process exits at once with
+    the signal's exit code: committed rows are durable in DuckDB's log, the open transaction
+    is discarded, and the writer lock goes with the process.
+    """
+    outcome: list[ExecuteInProcessResult | BaseException] = []
+
+    def target() -> None:
+        try:
+            outcome.append(execute())
+        except BaseException as exc:  # re-raised on the main thread
+            outcome.append(exc)
+
+    worker = threading.Thread(target=target, name="meetergo-sync", daemon=True)
+    with stop.signals_request_stop(raise_in_main=False) as received:
+        worker.start()
+        deadline: float | None = None
+        while worker.is_alive():
+            worker.join(0.1)
+            if received and deadline is None:
+                name = signal.Signals(received[0]).name
+                print(f"\n{name}: stopping the sync; committed rows are kept", file=sys.stderr)
+                _report(instance, run_id, instance.report_run_canceling, f"{name} received")
+                stop.request_stop(received[0])
+                deadline = time.monotonic() + STOP_GRACE_S
+            elif deadline is not None and worker.is_alive() and time.monotonic() > deadline:
+                message = f"the run did not end within {STOP_GRACE_S:g} s of the stop request"
+                _report(instance, run_id, instance.report_run_canceled, message)
+                print(f"{message}: exiting now", file=sys.stderr)
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(stop.exit_code() or 1)
+    _end_canceling(instance, run_id)
+    [result] = outcome
+    if isinstance(result, BaseException):
+        raise result
+    return result
+
+
+def _report(
+    instance: DagsterInstance, run_id: str, report: Callable[..., object], message: str
+) -> None:
+    """`report(run, message)` for the run if it exists and has not finished."""
+    run = instance.get_run_by_id(run_id)
+    if run is not None and not run.is_finished:
+        report(run, message)
+
+
+def _end_canceling(instance: DagsterInstance, run_id: str) -> None:
+    """A run still marked canceling once its execution returned ended with the stop."""
+    run = instance.get_run_by_id(run_id)
+    if run is not None and run.status == DagsterRunStatus.CANCELING:
+        instance.report_run_canceled(run, "stopped on request")
 
 
 def _instance() -> DagsterInstance:
@@ -67,8 +160,31 @@ def step_failures(result: ExecuteInProcessResult) -> list[tuple[str, str]]:
     return failures
 
 
+def run_failures(result: ExecuteInProcessResult) -> list[tuple[str, str]]:
+    """("run", message) of the errors that failed the run outside any step (e.g. the writer
+    lock not free), each the message of the error's root cause."""
+    failures = []
+    for event in result.all_events:
+        if event.event_type not in (
+            DagsterEventType.RESOURCE_INIT_FAILURE,
+            DagsterEventType.RUN_FAILURE,
+        ):
+            continue
+        error = getattr(event.event_specific_data, "error", None)
+        while error is not None and error.cause is not None:
+            error = error.cause
+        if error is not None:
+            failures.append(("run", error.message.strip()))
+    return failures[:1]
+
+
 def _print_summary(result: ExecuteInProcessResult, elapsed: float, snapshot: Path) -> None:
     out = sys.stdout
+    code = stop.exit_code()
+    if code is not None:
+        name = signal.Signals(code - 128).name
+        print(f"\nsync stopped by {name} after {elapsed:.1f} s; committed rows are kept", file=out)
+        return
     failed_checks = [check for check in result.get_asset_check_evaluations() if not check.passed]
     print(f"\nsync {'succeeded' if result.success else 'FAILED'} in {elapsed:.1f} s", file=out)
     for check in failed_checks:
@@ -78,7 +194,7 @@ def _print_summary(result: ExecuteInProcessResult, elapsed: float, snapshot: Pat
             file=out,
         )
     if not result.success:
-        for step_key, message in step_failures(result):
+        for step_key, message in step_failures(result) or run_failures(result):
             print(f"  {step_key}: {message}", file=out)
         return
     api = _api_sync_metadata(result)

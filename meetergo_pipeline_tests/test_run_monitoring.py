@@ -6,24 +6,24 @@ daemon, and runs launched by the CLI into their own run-worker processes.
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import signal
-import subprocess
-import sys
-import time
-from collections.abc import Callable
-from pathlib import Path
 
 import pytest
-import yaml
 from dagster import DagsterInstance, DagsterRun, DagsterRunStatus
 
+from meetergo_pipeline_tests.support.dagster_daemon import (
+    dagster_home,
+    deployment_instance_yaml,
+    launch_sync,
+    start_daemon,
+    stop_daemon,
+    wait_for,
+    worker_pid,
+)
 from meetergo_pipeline_tests.support.duckdb_files import table_checksums
 from meetergo_pipeline_tests.support.pipeline_env import PAGED, PipelineEnv, run_sync
 
-BIN = Path(sys.executable).parent
 INSTANCE_YAML = """
 storage:
   sqlite:
@@ -38,52 +38,6 @@ telemetry:
 """
 MAX_RUNTIME_S = 4
 KILLED_RUN_MAX_RUNTIME_S = 15
-
-
-TARGET = ["-m", "meetergo_pipeline.definitions", "-a", "defs"]
-
-
-def dagster_home(root: Path, instance_yaml: Callable[[Path], str]) -> Path:
-    """A DAGSTER_HOME under `root` with its dagster.yaml and its SQLite storage created."""
-    home = root / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text(instance_yaml(home))
-    # Created once here, before the daemon and the CLI would race to create it.
-    DagsterInstance.from_config(str(home)).dispose()
-    return home
-
-
-def start_daemon(cwd: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [str(BIN / "dagster-daemon"), "run", *TARGET],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def launch_sync(cwd: Path, env: dict[str, str], max_runtime_s: int) -> None:
-    """`dagster job launch` of the sync job, as an operator would, with a short max runtime."""
-    tags = json.dumps({"dagster/max_runtime": str(max_runtime_s)})
-    launched = subprocess.run(
-        [str(BIN / "dagster"), "job", "launch", *TARGET, "-j", "meetergo_sync", "--tags", tags],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert launched.returncode == 0, launched.stderr[-2000:]
-
-
-def wait_for(predicate: Callable[[], bool], timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.5)
-    return False
 
 
 @pytest.mark.slow
@@ -105,30 +59,11 @@ def test_a_hanging_api_run_is_failed_at_max_runtime(pipeline_env: PipelineEnv) -
             record = instance.get_run_record_by_id(run.run_id)
             messages = [entry.message for entry in instance.all_logs(run.run_id)]
     finally:
-        daemon.terminate()
-        daemon.wait(timeout=30)
+        stop_daemon(daemon)
     assert any(f"maximum runtime of {MAX_RUNTIME_S} seconds" in m for m in messages), messages
     assert record is not None and record.end_time is not None and record.start_time is not None
     assert record.end_time - record.start_time < MAX_RUNTIME_S + 30
     assert not pipeline_env.snapshot_path.exists()
-
-
-def deployment_instance_yaml(home: Path) -> str:
-    """The project's dagster.yaml with its folders under `home` and a 1 s monitoring poll."""
-    config = yaml.safe_load((Path(__file__).parents[1] / "dagster.yaml").read_text())
-    config["storage"]["sqlite"]["base_dir"] = str(home / "storage")
-    config["local_artifact_storage"]["config"]["base_dir"] = str(home / "artifacts")
-    config["compute_logs"]["config"]["base_dir"] = str(home / "compute_logs")
-    config["run_monitoring"]["poll_interval_seconds"] = 1
-    return yaml.safe_dump(config)
-
-
-def worker_pid(instance: DagsterInstance, run_id: str) -> int | None:
-    for entry in instance.all_logs(run_id):
-        found = re.search(r"Started process for run \(pid: (\d+)\)", entry.message or "")
-        if found:
-            return int(found.group(1))
-    return None
 
 
 @pytest.mark.slow
@@ -173,8 +108,7 @@ def test_a_killed_run_worker_is_failed_then_retried_from_failure_to_the_clean_ta
                 if entry.dagster_event and entry.dagster_event.is_step_success
             }
     finally:
-        daemon.terminate()
-        daemon.wait(timeout=30)
+        stop_daemon(daemon)
     # The worker died inside the API step: the retry runs it and what follows, not what
     # had finished before the kill.
     assert rerun_steps == {

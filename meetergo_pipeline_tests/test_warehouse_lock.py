@@ -1,18 +1,29 @@
-"""An analyst (or BI tool) holding the working file must not corrupt or hang the sync.
+"""One writer of the working file: other runs wait their turn, an analyst holding the file
+neither corrupts nor hangs the sync.
 
-One of the guarantees in docs/reliability.md.
+Guarantees in docs/reliability.md.
 """
 
 from __future__ import annotations
 
+import itertools
+import os
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import duckdb
 import pytest
+from dagster import DagsterEventType, DagsterInstance
 
 from meetergo_pipeline.warehouse.connection import WarehouseLockedError, connect_writer
+from meetergo_pipeline.warehouse.publish import published_tables
+from meetergo_pipeline_tests.support.cli_process import CliProcess
+from meetergo_pipeline_tests.support.dagster_daemon import dagster_home, deployment_instance_yaml
+from meetergo_pipeline_tests.support.duckdb_files import query
+from meetergo_pipeline_tests.support.pipeline_env import PAGED, PipelineEnv
 
 
 @pytest.mark.slow
@@ -43,3 +54,92 @@ def test_held_lock_is_retried_with_backoff_then_reported_with_the_pid(tmp_path: 
         holder.kill()
         holder.wait()
     connect_writer(working).close()  # free again once the holder is gone
+
+
+def snapshot_reader(snapshot: Path, appointments: int, done: threading.Event) -> dict[str, int]:
+    """Open the snapshot over and over until `done`, as analysts do; count complete and
+    incomplete reads (a missing table, or fewer appointments than the tenant has)."""
+    counts = {"complete": 0, "incomplete": 0}
+
+    def read() -> None:
+        while not done.is_set():
+            if snapshot.exists():
+                try:
+                    tables = set(
+                        row[0]
+                        for row in query(
+                            snapshot, "SELECT schema_name || '.' || table_name FROM duckdb_tables()"
+                        )
+                    )
+                    rows = query(snapshot, "SELECT count(*) FROM core.appointments")[0][0]
+                    complete = tables == set(published_tables()) and rows == appointments
+                except duckdb.Error:
+                    complete = False
+                counts["complete" if complete else "incomplete"] += 1
+            time.sleep(0.05)
+
+    threading.Thread(target=read, daemon=True).start()
+    return counts
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_concurrent_syncs_take_turns_as_the_one_writer_and_every_snapshot_is_complete(
+    pipeline_env: PipelineEnv,
+) -> None:
+    """Three command-line syncs at once on one working file, with the project's instance."""
+    home = dagster_home(pipeline_env.root, deployment_instance_yaml)
+    pipeline_env.sim.faults.add(PAGED, method="GET", times=None, delay_s=0.2)  # a few s each
+    env = {**os.environ, "DAGSTER_HOME": str(home), "MEETERGO_WRITER_LOCK_WAIT_S": "240"}
+    done = threading.Event()
+    reads = snapshot_reader(
+        pipeline_env.snapshot_path, pipeline_env.sim.tenant.truth().appointment_count, done
+    )
+    syncs = [CliProcess(["sync", "--mode", "full"], pipeline_env.root, env) for _ in range(3)]
+    try:
+        codes = [sync.wait(timeout_s=240) for sync in syncs]
+    finally:
+        done.set()
+        for sync in syncs:
+            sync.kill()
+    assert codes == [0, 0, 0], [sync.output[-2000:] for sync in syncs]
+    waited = [
+        sync for sync in syncs if "waiting up to 240 s for the warehouse's writer" in sync.output
+    ]
+    assert len(waited) == 2
+    assert reads["incomplete"] == 0 and reads["complete"] > 0, reads
+    with DagsterInstance.from_config(str(home)) as instance:
+        spans = sorted(steps_span(instance, run.run_id) for run in instance.get_runs())
+    assert len(spans) == 3
+    for (_, end), (next_start, _) in itertools.pairwise(spans):
+        assert end <= next_start, "two runs wrote the warehouse at the same time"
+
+
+def steps_span(instance: DagsterInstance, run_id: str) -> tuple[float, float]:
+    """From the run's first step start to its last step end: when it writes the warehouse."""
+    kinds = {DagsterEventType.STEP_START, DagsterEventType.STEP_SUCCESS}
+    times = [
+        entry.timestamp for entry in instance.all_logs(run_id) if entry.dagster_event_type in kinds
+    ]
+    return min(times), max(times)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_a_sync_that_may_not_wait_exits_naming_the_writer(pipeline_env: PipelineEnv) -> None:
+    pipeline_env.sim.faults.add(PAGED, method="GET", times=None, delay_s=0.5)
+    env = dict(os.environ)
+    first = CliProcess(["sync", "--mode", "full"], pipeline_env.root, env)
+    try:
+        assert first.wait_for_output("meeting types:", timeout_s=120), first.output[-3000:]
+        second = CliProcess(
+            ["sync"], pipeline_env.root, {**env, "MEETERGO_WRITER_LOCK_WAIT_S": "0"}
+        )
+        assert second.wait(timeout_s=120) == 1
+        pipeline_env.sim.faults.clear()
+        assert first.wait(timeout_s=120) == 0, first.output[-3000:]
+    finally:
+        first.kill()
+    assert f"another run is writing meetergo.duckdb: pid {first.pid} on " in second.output
+    assert "MEETERGO_WRITER_LOCK_WAIT_S sets how long a run waits" in second.output
+    assert "sync FAILED" in second.output

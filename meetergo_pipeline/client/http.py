@@ -2,7 +2,9 @@
 
 Only GETs are retried on 5xx, timeouts and broken connections: meetergo has no idempotency
 keys, so a POST that may have reached the server is never sent again. A 429 means the request
-was refused before any work was done, so it is retried for every method.
+was refused before any work was done, so it is retried for every method. A stop request
+(`meetergo_pipeline.stop`) ends the budget wait and the backoff between attempts with
+`StopRequested`; a request already sent ends within its timeout.
 """
 
 from __future__ import annotations
@@ -10,12 +12,12 @@ from __future__ import annotations
 import json as json_module
 import logging
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
 import httpx
 
+from meetergo_pipeline import stop
 from meetergo_pipeline.client.budget import RateBudget
 from meetergo_pipeline.client.credentials import Credential
 from meetergo_pipeline.client.errors import (
@@ -43,7 +45,7 @@ class MeetergoHTTP:
         timeout_s: float = 30.0,
         max_attempts: int = 6,
         max_retry_after_s: float = 300.0,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = stop.sleep,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")

@@ -21,6 +21,7 @@ from meetergo_pipeline.defs.resources import (
     SyncSettings,
     WebhookLogResource,
 )
+from meetergo_pipeline.defs.stopping import stop_ends_run
 from meetergo_pipeline.models import model, raw_api_models
 from meetergo_pipeline.sql import load_sql
 from meetergo_pipeline.transform.checks import (
@@ -53,7 +54,7 @@ def raw_api_tables(
     sync_settings: SyncSettings,
 ):
     """Syncs the meetergo API into the raw tables (see meetergo_pipeline/warehouse/sync.py)."""
-    with meetergo_api.open_client() as client, warehouse.get_connection() as con:
+    with stop_ends_run(), meetergo_api.open_client() as client, warehouse.get_connection() as con:
         report = sync_api_to_raw(
             con,
             client,
