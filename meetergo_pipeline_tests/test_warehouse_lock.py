@@ -16,12 +16,19 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dagster import DagsterEventType, DagsterInstance
+from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
 
 from meetergo_pipeline.warehouse.connection import WarehouseLockedError, connect_writer
 from meetergo_pipeline.warehouse.publish import published_tables
 from meetergo_pipeline_tests.support.cli_process import CliProcess
-from meetergo_pipeline_tests.support.dagster_daemon import dagster_home, deployment_instance_yaml
+from meetergo_pipeline_tests.support.dagster_daemon import (
+    dagster_home,
+    deployment_instance_yaml,
+    launch_sync,
+    start_daemon,
+    stop_daemon,
+    wait_for,
+)
 from meetergo_pipeline_tests.support.duckdb_files import query
 from meetergo_pipeline_tests.support.pipeline_env import PAGED, PipelineEnv
 
@@ -143,3 +150,55 @@ def test_a_sync_that_may_not_wait_exits_naming_the_writer(pipeline_env: Pipeline
     assert f"another run is writing meetergo.duckdb: pid {first.pid} on " in second.output
     assert "MEETERGO_WRITER_LOCK_WAIT_S sets how long a run waits" in second.output
     assert "sync FAILED" in second.output
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(480)
+def test_a_schedule_tick_during_a_running_sync_waits_in_the_run_queue(
+    pipeline_env: PipelineEnv,
+) -> None:
+    """The daemon with the project's dagster.yaml: a tick's run queues behind the writer."""
+    home = dagster_home(pipeline_env.root, deployment_instance_yaml)
+    # The first sync keeps failing to list users and retrying its step until released.
+    pipeline_env.sim.faults.add("/v4/user", method="GET", times=None, status=503)
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "MEETERGO_SYNC_CRON": "* * * * *",
+        "MEETERGO_STEP_RETRIES": "8",
+        "MEETERGO_STEP_RETRY_DELAY_S": "1",
+    }
+    daemon = start_daemon(pipeline_env.root, env)
+    try:
+        launch_sync(pipeline_env.root, env)
+        with DagsterInstance.from_config(str(home)) as instance:
+            [first] = instance.get_runs()
+
+            def status(run_id: str) -> DagsterRunStatus:
+                return instance.get_run_by_id(run_id).status  # type: ignore[union-attr]
+
+            def tick_runs() -> list[str]:
+                return [
+                    run.run_id
+                    for run in instance.get_runs()
+                    if run.tags.get("dagster/schedule_name") == "meetergo_hourly_incremental"
+                ]
+
+            assert wait_for(lambda: status(first.run_id) == DagsterRunStatus.STARTED, 120)
+            assert wait_for(tick_runs, timeout_s=150)  # the next minute's tick, plus latency
+            tick = tick_runs()[0]
+            time.sleep(3)  # the queue daemon has had its chance to launch it
+            assert status(tick) == DagsterRunStatus.QUEUED
+            assert status(first.run_id) == DagsterRunStatus.STARTED
+
+            pipeline_env.sim.faults.clear()
+            finished = DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE
+            assert wait_for(lambda: status(tick) in finished, timeout_s=240)
+            assert status(first.run_id) == status(tick) == DagsterRunStatus.SUCCESS
+            first_record = instance.get_run_record_by_id(first.run_id)
+            tick_record = instance.get_run_record_by_id(tick)
+    finally:
+        stop_daemon(daemon)
+    assert first_record is not None and tick_record is not None
+    assert first_record.end_time is not None and tick_record.start_time is not None
+    assert tick_record.start_time >= first_record.end_time

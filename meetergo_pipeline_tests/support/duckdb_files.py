@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
@@ -23,9 +24,16 @@ def query(path: Path, sql: str) -> list[tuple]:
         con.close()
 
 
-def table_checksums(path: Path) -> dict[str, tuple]:
-    """Row count and an order-independent content hash of each core and billing table."""
+def table_checksums(path: Path, *, ignore: Sequence[str] = ()) -> dict[str, tuple]:
+    """Row count and an order-independent content hash of each core and billing table.
+
+    Columns named in `ignore` (e.g. when a row was last read) are left out.
+    """
+    columns = "COLUMNS(*)"
+    if ignore:
+        names = ", ".join(f"'{name}'" for name in ignore)
+        columns = f"COLUMNS(lambda c: c NOT IN ({names}))"
     return {
-        table: query(path, f"SELECT count(*), bit_xor(hash(COLUMNS(*))) FROM {table}")[0]
+        table: query(path, f"SELECT count(*), bit_xor(hash({columns})) FROM {table}")[0]
         for table in CHECKSUMMED_TABLES
     }
