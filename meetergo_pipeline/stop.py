@@ -16,6 +16,7 @@ Nothing here imports Dagster or the client: every layer can use it.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 import time
@@ -47,7 +48,9 @@ def request_stop(signum: int | None = None) -> None:
         _requested.set()
         callbacks = list(_on_request) if first else []
     for callback in callbacks:
-        callback()
+        # Best effort: the connection may have been closed since (its interrupt then fails).
+        with contextlib.suppress(Exception):
+            callback()
 
 
 def stop_requested() -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -20,6 +21,7 @@ from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus
 
 from meetergo_pipeline.warehouse.connection import WarehouseLockedError, connect_writer
 from meetergo_pipeline.warehouse.publish import published_tables
+from meetergo_pipeline.warehouse.writer_lock import WarehouseBusyError, writer_lock
 from meetergo_pipeline_tests.support.cli_process import CliProcess
 from meetergo_pipeline_tests.support.dagster_daemon import (
     dagster_home,
@@ -61,6 +63,39 @@ def test_held_lock_is_retried_with_backoff_then_reported_with_the_pid(tmp_path: 
         holder.kill()
         holder.wait()
     connect_writer(working).close()  # free again once the holder is gone
+
+
+def test_the_writer_lock_is_waited_for_then_refused_naming_its_holder(tmp_path: Path) -> None:
+    working = tmp_path / "meetergo.duckdb"
+    announced: list[str] = []
+    with writer_lock(working, wait_s=0, run_id="first-run"):
+        started = time.monotonic()
+        with (
+            pytest.raises(WarehouseBusyError) as refused,
+            writer_lock(working, wait_s=0.5, announce=announced.append),
+        ):
+            pass
+        waited = time.monotonic() - started
+    holder = f"pid {os.getpid()} on {socket.gethostname()} since "
+    assert 0.5 <= waited < 2
+    assert [line.split(holder)[0] for line in announced] == [
+        "waiting up to 0.5 s for the warehouse's writer: "
+    ]
+    assert holder in str(refused.value) and ", run first-run; waited 0.5 s" in str(refused.value)
+    # Released with its holder, and taken by a waiter as soon as it is.
+    release = threading.Event()
+
+    def hold() -> None:
+        with writer_lock(working, wait_s=0):
+            release.wait()
+
+    holder_thread = threading.Thread(target=hold)
+    holder_thread.start()
+    threading.Timer(0.5, release.set).start()
+    time.sleep(0.1)
+    with writer_lock(working, wait_s=10, announce=announced.append):
+        assert release.is_set()
+    holder_thread.join()
 
 
 def snapshot_reader(snapshot: Path, appointments: int, done: threading.Event) -> dict[str, int]:

@@ -169,7 +169,7 @@ class MeetergoClient:
         cancelled = threading.Event()
 
         def hand_over(item: Any) -> bool:
-            while not cancelled.is_set():
+            while not stop.stop_requested():  # this listing cancelled, or the process stopping
                 with contextlib.suppress(queue.Full):
                     pages.put(item, timeout=_HAND_OVER_POLL_S)
                     return True
@@ -203,10 +203,10 @@ class MeetergoClient:
             thread.start()
         try:
             while remaining:
+                stop.raise_if_stopped()
                 try:
                     item = pages.get(timeout=_HAND_OVER_POLL_S)
                 except queue.Empty:
-                    stop.raise_if_stopped()
                     continue
                 if isinstance(item, BaseException):
                     raise item
