@@ -6,10 +6,8 @@ import gc
 import os
 import signal
 import sys
-import threading
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -17,18 +15,16 @@ from dagster import (
     AssetKey,
     DagsterEventType,
     DagsterInstance,
-    DagsterRunStatus,
     ExecuteInProcessResult,
 )
 
 from meetergo_pipeline import stop
 from meetergo_pipeline.defs.dead_runs import fail_dead_runs, process_tags
 from meetergo_pipeline.defs.jobs import sync_config
+from meetergo_pipeline.defs.stopping import execute_until_done_or_stopped
 from meetergo_pipeline.models import published_models
 from meetergo_pipeline.settings import Settings
 from meetergo_pipeline.sql import load_sql
-
-STOP_GRACE_S = 8.0
 
 
 def run_sync_job(mode: str) -> int:
@@ -36,10 +32,9 @@ def run_sync_job(mode: str) -> int:
 
     Returns 0 on success, 1 on failure, and 128 + the signal's number (130 for SIGINT, 143
     for SIGTERM) when a signal stopped it. The job runs on a worker thread while this
-    (main) thread takes the signals: the first one asks the run to stop (`stop.py`), marks
-    it canceling and gives it `STOP_GRACE_S` to end; committed rows stay, nothing is
-    retried. On a persistent instance, writer runs whose process is gone are failed first
-    and this run records its own process (`defs/dead_runs.py`).
+    (main) thread takes the signals (`execute_until_done_or_stopped`); committed rows
+    stay, nothing is retried. On a persistent instance, writer runs whose process is gone
+    are failed first and this run records its own process (`defs/dead_runs.py`).
     """
     from meetergo_pipeline.definitions import build_definitions
 
@@ -60,7 +55,7 @@ def run_sync_job(mode: str) -> int:
         with _instance() as instance:
             for dead in fail_dead_runs(instance):
                 print(f"run {dead} had lost its process: marked failed", file=sys.stderr)
-            result = _execute_until_done_or_stopped(
+            result = execute_until_done_or_stopped(
                 lambda: job.execute_in_process(
                     run_config=run_config,
                     instance=instance,
@@ -76,66 +71,6 @@ def run_sync_job(mode: str) -> int:
     finally:
         gc.unfreeze()
     return stop.exit_code() or (0 if result.success else 1)
-
-
-def _execute_until_done_or_stopped(
-    execute: Callable[[], ExecuteInProcessResult], instance: DagsterInstance, run_id: str
-) -> ExecuteInProcessResult:
-    """Run `execute` on a worker thread; SIGINT/SIGTERM on this thread stop it.
-
-    A run that has not ended `STOP_GRACE_S` after the stop request (a statement or a request
-    that cannot be interrupted) is recorded as canceled and the process exits at once with
-    the signal's exit code: committed rows are durable in DuckDB's log, the open transaction
-    is discarded, and the writer lock goes with the process.
-    """
-    outcome: list[ExecuteInProcessResult | BaseException] = []
-
-    def target() -> None:
-        try:
-            outcome.append(execute())
-        except BaseException as exc:  # re-raised on the main thread
-            outcome.append(exc)
-
-    worker = threading.Thread(target=target, name="meetergo-sync", daemon=True)
-    with stop.signals_request_stop(raise_in_main=False) as received:
-        worker.start()
-        deadline: float | None = None
-        while worker.is_alive():
-            worker.join(0.1)
-            if received and deadline is None:
-                name = signal.Signals(received[0]).name
-                print(f"\n{name}: stopping the sync; committed rows are kept", file=sys.stderr)
-                _report(instance, run_id, instance.report_run_canceling, f"{name} received")
-                stop.request_stop(received[0])
-                deadline = time.monotonic() + STOP_GRACE_S
-            elif deadline is not None and worker.is_alive() and time.monotonic() > deadline:
-                message = f"the run did not end within {STOP_GRACE_S:g} s of the stop request"
-                _report(instance, run_id, instance.report_run_canceled, message)
-                print(f"{message}: exiting now", file=sys.stderr)
-                sys.stdout.flush()
-                sys.stderr.flush()
-                os._exit(stop.exit_code() or 1)
-    _end_canceling(instance, run_id)
-    [result] = outcome
-    if isinstance(result, BaseException):
-        raise result
-    return result
-
-
-def _report(
-    instance: DagsterInstance, run_id: str, report: Callable[..., object], message: str
-) -> None:
-    """`report(run, message)` for the run if it exists and has not finished."""
-    run = instance.get_run_by_id(run_id)
-    if run is not None and not run.is_finished:
-        report(run, message)
-
-
-def _end_canceling(instance: DagsterInstance, run_id: str) -> None:
-    """A run still marked canceling once its execution returned ended with the stop."""
-    run = instance.get_run_by_id(run_id)
-    if run is not None and run.status == DagsterRunStatus.CANCELING:
-        instance.report_run_canceled(run, "stopped on request")
 
 
 def _instance() -> DagsterInstance:
