@@ -10,6 +10,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from meetergo_pipeline import stop
 from meetergo_pipeline.client import MeetergoError, build_client
 from meetergo_pipeline.settings import SETTINGS, Settings, markdown_table
 
@@ -22,9 +23,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.handler(args) or 0)
-    except KeyboardInterrupt:
-        return 130
+        with stop.signals_request_stop(raise_in_main=True):
+            code = int(args.handler(args) or 0)
+    except (KeyboardInterrupt, stop.StopRequested):
+        code = 130
     except (MeetergoError, ValueError, OSError, RuntimeError) as exc:
         from meetergo_pipeline.problems import unrecoverable
         from meetergo_pipeline.warehouse.connection import (
@@ -38,7 +40,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.verbose:
             traceback.print_exc()
         print(f"error: {unrecoverable(exc) or exc}", file=sys.stderr)
-        return 2
+        code = 2
+    # Stopped by SIGINT or SIGTERM: the conventional 128 + signal (130, 143), however the
+    # command ended.
+    return stop.exit_code() or code
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -266,7 +271,9 @@ def _sync(args: argparse.Namespace) -> int:
         print(f"error: {problem.text}", file=sys.stderr)
     if problems:
         return 2
-    return run_sync_job(args.mode, verbose=args.verbose)
+    # `run` (the demo) records its runs where `make dev` shows them; `sync` does too when
+    # DAGSTER_HOME is set.
+    return run_sync_job(args.mode, verbose=args.verbose, persistent=args.handler is _run)
 
 
 def _docs(args: argparse.Namespace) -> int:

@@ -9,6 +9,7 @@ from dagster import Definitions
 from meetergo_pipeline.defs.assets.analytics import analytics_tables, published_snapshot
 from meetergo_pipeline.defs.assets.core import core_tables
 from meetergo_pipeline.defs.assets.raw import raw_api_tables, raw_webhook_events
+from meetergo_pipeline.defs.dead_runs import build_dead_run_sensor
 from meetergo_pipeline.defs.jobs import (
     build_jobs,
     build_schedules,
@@ -37,7 +38,10 @@ def build_definitions(environ: Mapping[str, str] | None = None) -> Definitions:
             settings.schedule_timezone,
             running=settings.automation_on,
         ),
-        sensors=[build_webhook_sensor(settings.webhook_log_dir, running=settings.automation_on)],
+        sensors=[
+            build_webhook_sensor(settings.webhook_log_dir, running=settings.automation_on),
+            build_dead_run_sensor(),
+        ],
         resources=build_resources(settings),
     )
 

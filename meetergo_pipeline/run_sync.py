@@ -3,29 +3,46 @@
 from __future__ import annotations
 
 import gc
+import os
 import re
+import signal
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 import duckdb
-from dagster import AssetKey, DagsterEventType, DagsterInstance, ExecuteInProcessResult
+from dagster import (
+    AssetKey,
+    DagsterEventType,
+    DagsterInstance,
+    ExecuteInProcessResult,
+)
 
+from meetergo_pipeline import stop
 from meetergo_pipeline.dagster_home import persistent_instance
 from meetergo_pipeline.defs.console import command_line_loggers
+from meetergo_pipeline.defs.dead_runs import fail_dead_runs, process_tags
 from meetergo_pipeline.defs.jobs import sync_config
+from meetergo_pipeline.defs.stopping import execute_until_done_or_stopped
 from meetergo_pipeline.models import published_models
 from meetergo_pipeline.report import report_path_for
 from meetergo_pipeline.settings import Settings
 from meetergo_pipeline.sql import load_sql
 
 
-def run_sync_job(mode: str, *, verbose: bool = False) -> int:
-    """Materialize every asset once (the job the schedules run); 0 on success, 1 on failure.
+def run_sync_job(mode: str, *, verbose: bool = False, persistent: bool = False) -> int:
+    """Materialize every asset once (the job the schedules run).
 
-    Progress shows one line at a time; a failed step is one line of the summary, with
-    Dagster's tracebacks only when `verbose`.
+    Returns 0 on success, 1 on failure, and 128 + the signal's number (130 for SIGINT, 143
+    for SIGTERM) when a signal stopped it. The job runs on a worker thread while this
+    (main) thread takes the signals (`execute_until_done_or_stopped`); committed rows
+    stay, nothing is retried. The run is recorded in the instance `make dev` shows when
+    `persistent` or DAGSTER_HOME is set, else in an ephemeral one; on a persistent instance,
+    writer runs whose process is gone are failed first and this run records its own process
+    (`defs/dead_runs.py`). Progress shows one line at a time; a failed step is one line of
+    the summary, with Dagster's tracebacks only when `verbose`.
     """
     from meetergo_pipeline.definitions import build_definitions
 
@@ -35,6 +52,7 @@ def run_sync_job(mode: str, *, verbose: bool = False) -> int:
     if not verbose:
         job, loggers = job.with_logger_defs(command_line_loggers()), {"console": {}}
     run_config = {**sync_config(mode), "loggers": loggers}
+    run_id = str(uuid.uuid4())
     started = time.perf_counter()
     # Dagster's imports leave ~200k long-lived objects, which every full garbage collection
     # during the run would traverse again; frozen, they stay out of the collector's way.
@@ -42,20 +60,34 @@ def run_sync_job(mode: str, *, verbose: bool = False) -> int:
     # report objects alive at shutdown as leaks).
     gc.freeze()
     try:
-        with _instance() as instance:
-            result = job.execute_in_process(
-                run_config=run_config, instance=instance, raise_on_error=False
+        with _instance(persistent) as instance:
+            for dead in fail_dead_runs(instance):
+                print(f"run {dead} had lost its process: marked failed", file=sys.stderr)
+            result = execute_until_done_or_stopped(
+                lambda: job.execute_in_process(
+                    run_config=run_config,
+                    instance=instance,
+                    raise_on_error=False,
+                    run_id=run_id,
+                    tags=process_tags(),
+                ),
+                instance,
+                run_id,
             )
             elapsed = time.perf_counter() - started
             _print_summary(result, elapsed, snapshot)
     finally:
         gc.unfreeze()
-    return 0 if result.success else 1
+    return stop.exit_code() or (0 if result.success else 1)
 
 
-def _instance() -> DagsterInstance:
-    """The persistent instance `make dev` shows (DAGSTER_HOME, by default data/dagster_home)."""
-    return persistent_instance()
+def _instance(persistent: bool) -> DagsterInstance:
+    """The instance `make dev` shows (DAGSTER_HOME, by default data/dagster_home) when
+    `persistent` or DAGSTER_HOME is set; else an ephemeral one (no history, and none of the
+    cost of writing every event of the run to SQLite)."""
+    if persistent or os.environ.get("DAGSTER_HOME"):
+        return persistent_instance()
+    return DagsterInstance.ephemeral()
 
 
 def step_failures(result: ExecuteInProcessResult) -> list[tuple[str, str]]:
@@ -79,10 +111,33 @@ def step_failures(result: ExecuteInProcessResult) -> list[tuple[str, str]]:
     return failures
 
 
+def run_failures(result: ExecuteInProcessResult) -> list[tuple[str, str]]:
+    """("run", message) of the errors that failed the run outside any step (e.g. the writer
+    lock not free), each the message of the error's root cause."""
+    failures = []
+    for event in result.all_events:
+        if event.event_type not in (
+            DagsterEventType.RESOURCE_INIT_FAILURE,
+            DagsterEventType.RUN_FAILURE,
+        ):
+            continue
+        error = getattr(event.event_specific_data, "error", None)
+        while error is not None and error.cause is not None:
+            error = error.cause
+        if error is not None:
+            failures.append(("run", error.message.strip()))
+    return failures[:1]
+
+
 def _print_summary(result: ExecuteInProcessResult, elapsed: float, snapshot: Path) -> None:
     """The run's outcome: failed checks with their severity, failed steps, or the tables,
     this month's billing headline and, last, where the snapshot is and how to open it."""
     out = sys.stdout
+    code = stop.exit_code()
+    if code is not None:
+        name = signal.Signals(code - 128).name
+        print(f"\nsync stopped by {name} after {elapsed:.1f} s; committed rows are kept", file=out)
+        return
     failed_checks = [check for check in result.get_asset_check_evaluations() if not check.passed]
     print(f"\nsync {'succeeded' if result.success else 'FAILED'} in {elapsed:.1f} s", file=out)
     for check in failed_checks:
@@ -92,7 +147,7 @@ def _print_summary(result: ExecuteInProcessResult, elapsed: float, snapshot: Pat
             file=out,
         )
     if not result.success:
-        for step_key, message in step_failures(result):
+        for step_key, message in step_failures(result) or run_failures(result):
             print(f"  {step_key}: {message}", file=out)
         return
     api = _api_sync_metadata(result)

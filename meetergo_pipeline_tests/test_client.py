@@ -11,6 +11,8 @@ import re
 import socket
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -18,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from meetergo_pipeline import stop
 from meetergo_pipeline.client import (
     MeetergoAuthError,
     MeetergoClient,
@@ -650,3 +653,39 @@ def test_unbudgeted_burst_does_hit_the_simulated_limit() -> None:
             for _ in range(10):
                 client.get_me()
         assert limited.stats.status_counts.get(429, 0) >= 1
+
+
+def test_a_stop_request_ends_a_budget_wait_at_once() -> None:
+    budget = RateBudget(per_minute=1, burst=1)  # the second token comes after a minute
+    budget.acquire()
+    requester = threading.Timer(0.3, stop.request_stop)
+    started = time.monotonic()
+    requester.start()
+    try:
+        with pytest.raises(stop.StopRequested):
+            budget.acquire()
+    finally:
+        requester.cancel()
+        stop.reset()
+    assert time.monotonic() - started < 1.5
+
+
+def test_a_listing_closed_early_cancels_its_waiting_workers(sim: SimulatorServer) -> None:
+    """The consumer leaves after one page: the workers waiting on the budget send nothing more."""
+    client = connect(
+        sim.base_url,
+        sim.api_key,
+        acting_user_id=sim.admin_user_id,
+        budget=RateBudget(per_minute=6, burst=2),  # two requests, then one every 10 s
+    )
+    user_ids = [user["id"] for user in sim.tenant.users]
+    listing = client.fetch_pages_in_parallel(user_ids, client.fetch_appointment_pages, workers=4)
+    next(listing)
+    started = time.monotonic()
+    listing.close()
+    closed_in = time.monotonic() - started
+    sent = sim.stats.total
+    time.sleep(1.0)
+    client.close()
+    assert closed_in < 1.0
+    assert sim.stats.total == sent <= 2

@@ -107,3 +107,24 @@ def test_an_unwritable_warehouse_fails_each_step_once_naming_the_variable(
             f"cannot write {blocker} (MEETERGO_DUCKDB_PATH): it is a file, not a folder: make "
             "it writable by this user or point MEETERGO_DUCKDB_PATH elsewhere"
         )
+
+
+def test_a_retried_step_records_its_attempt_in_the_assets_metadata(
+    pipeline_env: PipelineEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MEETERGO_STEP_RETRIES", "2")
+    monkeypatch.setenv("MEETERGO_STEP_RETRY_DELAY_S", "0")
+    monkeypatch.setattr(http, "backoff_seconds", lambda attempt: 0.0)
+    # Every request of the first step attempt's user listing fails; the second attempt's works.
+    pipeline_env.sim.faults.add("/v4/user", method="GET", times=HTTP_ATTEMPTS, status=503)
+
+    result = run_sync("full")
+
+    assert result.success
+    restarts = [e for e in result.all_events if e.event_type == DagsterEventType.STEP_RESTARTED]
+    assert [e.step_key for e in restarts] == ["raw_api_tables"]
+    attempts = {
+        m.asset_key.to_user_string(): m.metadata["attempt"].value
+        for m in result.asset_materializations_for_node("raw_api_tables")
+    }
+    assert attempts == {"raw/users": 2, "raw/meeting_types": 2, "raw/appointments": 2}

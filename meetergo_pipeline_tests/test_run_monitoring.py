@@ -1,30 +1,38 @@
-"""Runs that hang or lose their worker end as FAILURE, via the daemon (docs/reliability.md).
+"""Runs that hang or lose their process end as FAILURE, and the run queue moves on.
 
-The real deployment path: a Dagster instance from a dagster.yaml with run monitoring, the
-daemon, and runs launched by the CLI into their own run-worker processes.
+Guarantees in docs/reliability.md. The real deployment path: a Dagster instance from a
+dagster.yaml with run monitoring, the daemon, runs launched by the CLI into their own
+run-worker processes, and command-line syncs recorded on the same instance.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import signal
-import subprocess
-import sys
-import time
-from collections.abc import Callable
-from importlib.resources import files
-from pathlib import Path
+import socket
 
 import pytest
-import yaml
-from dagster import DagsterInstance, DagsterRun, DagsterRunStatus
+from dagster import DagsterInstance, DagsterRun, DagsterRunStatus, build_sensor_context
 
+from meetergo_pipeline.defs.dead_runs import (
+    PROCESS_TAG,
+    SENSOR_INTERVAL_S,
+    build_dead_run_sensor,
+    process_tags,
+)
+from meetergo_pipeline_tests.support.cli_process import CliProcess
+from meetergo_pipeline_tests.support.dagster_daemon import (
+    dagster_home,
+    deployment_instance_yaml,
+    launch_sync,
+    start_daemon,
+    stop_daemon,
+    wait_for,
+    worker_pid,
+)
 from meetergo_pipeline_tests.support.duckdb_files import table_checksums
 from meetergo_pipeline_tests.support.pipeline_env import PAGED, PipelineEnv, run_sync
 
-BIN = Path(sys.executable).parent
 INSTANCE_YAML = """
 storage:
   sqlite:
@@ -39,52 +47,6 @@ telemetry:
 """
 MAX_RUNTIME_S = 4
 KILLED_RUN_MAX_RUNTIME_S = 15
-
-
-TARGET = ["-m", "meetergo_pipeline.definitions", "-a", "defs"]
-
-
-def dagster_home(root: Path, instance_yaml: Callable[[Path], str]) -> Path:
-    """A DAGSTER_HOME under `root` with its dagster.yaml and its SQLite storage created."""
-    home = root / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text(instance_yaml(home))
-    # Created once here, before the daemon and the CLI would race to create it.
-    DagsterInstance.from_config(str(home)).dispose()
-    return home
-
-
-def start_daemon(cwd: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [str(BIN / "dagster-daemon"), "run", *TARGET],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def launch_sync(cwd: Path, env: dict[str, str], max_runtime_s: int) -> None:
-    """`dagster job launch` of the sync job, as an operator would, with a short max runtime."""
-    tags = json.dumps({"dagster/max_runtime": str(max_runtime_s)})
-    launched = subprocess.run(
-        [str(BIN / "dagster"), "job", "launch", *TARGET, "-j", "meetergo_sync", "--tags", tags],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert launched.returncode == 0, launched.stderr[-2000:]
-
-
-def wait_for(predicate: Callable[[], bool], timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.5)
-    return False
 
 
 @pytest.mark.slow
@@ -106,29 +68,11 @@ def test_a_hanging_api_run_is_failed_at_max_runtime(pipeline_env: PipelineEnv) -
             record = instance.get_run_record_by_id(run.run_id)
             messages = [entry.message for entry in instance.all_logs(run.run_id)]
     finally:
-        daemon.terminate()
-        daemon.wait(timeout=30)
+        stop_daemon(daemon)
     assert any(f"maximum runtime of {MAX_RUNTIME_S} seconds" in m for m in messages), messages
     assert record is not None and record.end_time is not None and record.start_time is not None
     assert record.end_time - record.start_time < MAX_RUNTIME_S + 30
     assert not pipeline_env.snapshot_path.exists()
-
-
-def deployment_instance_yaml(home: Path) -> str:
-    """The project's dagster.yaml (its storage is under `home`) with a 1 s monitoring poll."""
-    del home
-    shipped = files("meetergo_pipeline").joinpath("dagster.yaml").read_text(encoding="utf-8")
-    config = yaml.safe_load(shipped)
-    config["run_monitoring"]["poll_interval_seconds"] = 1
-    return yaml.safe_dump(config)
-
-
-def worker_pid(instance: DagsterInstance, run_id: str) -> int | None:
-    for entry in instance.all_logs(run_id):
-        found = re.search(r"Started process for run \(pid: (\d+)\)", entry.message or "")
-        if found:
-            return int(found.group(1))
-    return None
 
 
 @pytest.mark.slow
@@ -173,8 +117,7 @@ def test_a_killed_run_worker_is_failed_then_retried_from_failure_to_the_clean_ta
                 if entry.dagster_event and entry.dagster_event.is_step_success
             }
     finally:
-        daemon.terminate()
-        daemon.wait(timeout=30)
+        stop_daemon(daemon)
     # The worker died inside the API step: the retry runs it and what follows, not what
     # had finished before the kill.
     assert rerun_steps == {
@@ -190,3 +133,89 @@ def test_a_killed_run_worker_is_failed_then_retried_from_failure_to_the_clean_ta
     monkeypatch.setenv("MEETERGO_SNAPSHOT_PATH", str(clean / "meetergo_analytics.duckdb"))
     assert run_sync("full").success
     assert after_retry == table_checksums(clean / "meetergo.duckdb")
+
+
+def test_the_dead_run_sensor_fails_the_writer_runs_whose_process_is_gone() -> None:
+    host = socket.gethostname()
+    gone_pid = 2**22 + 1  # above Linux's largest pid_max: no such process
+    tags = {
+        "alive": process_tags()[PROCESS_TAG],
+        "gone": f"{host}:{gone_pid}:",
+        "pid reused": f"{host}:{os.getpid()}:another-start",
+        "other host": f"elsewhere.example:{gone_pid}:",
+    }
+    with DagsterInstance.ephemeral() as instance:
+        runs = {}
+        for name, tag in {**tags, "no process tag": None}.items():
+            run_tags = {"meetergo/warehouse": "writer", **({PROCESS_TAG: tag} if tag else {})}
+            runs[name] = instance.add_run(
+                DagsterRun(job_name="meetergo_sync", status=DagsterRunStatus.STARTED, tags=run_tags)
+            )
+        build_dead_run_sensor()(build_sensor_context(instance=instance))
+        statuses = {name: instance.get_run_by_id(run.run_id).status for name, run in runs.items()}
+    assert statuses == {
+        "alive": DagsterRunStatus.STARTED,
+        "gone": DagsterRunStatus.FAILURE,
+        "pid reused": DagsterRunStatus.FAILURE,
+        "other host": DagsterRunStatus.STARTED,
+        "no process tag": DagsterRunStatus.STARTED,
+    }
+
+
+def start_and_kill_a_command_line_sync(pipeline_env: PipelineEnv, env: dict[str, str]) -> str:
+    """A `sync` on the instance, SIGKILLed inside its API step; returns its run id."""
+    pipeline_env.sim.faults.add(PAGED, method="GET", times=None, delay_s=1.0)
+    sync = CliProcess(["sync"], pipeline_env.root, env)
+    try:
+        assert sync.wait_for_output("meeting types:", timeout_s=120), sync.output[-3000:]
+    finally:
+        sync.kill()
+    pipeline_env.sim.faults.clear()
+    with DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance:
+        [run] = instance.get_runs()
+        assert run.status == DagsterRunStatus.STARTED  # nothing else will ever end it
+        assert run.tags[PROCESS_TAG].split(":")[1] == str(sync.pid)
+    return run.run_id
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(240)
+def test_a_killed_command_line_sync_is_failed_by_the_next_one(pipeline_env: PipelineEnv) -> None:
+    home = dagster_home(pipeline_env.root, deployment_instance_yaml)
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    killed = start_and_kill_a_command_line_sync(pipeline_env, env)
+
+    after = CliProcess(["sync"], pipeline_env.root, env)
+    assert after.wait(timeout_s=180) == 0, after.output[-3000:]
+    assert f"run {killed} had lost its process: marked failed" in after.output
+    with DagsterInstance.from_config(str(home)) as instance:
+        assert instance.get_run_by_id(killed).status == DagsterRunStatus.FAILURE
+        messages = [entry.message or "" for entry in instance.all_logs(killed)]
+        assert any("is gone (killed, or its machine went down)" in m for m in messages)
+        statuses = [run.status for run in instance.get_runs() if run.run_id != killed]
+    assert statuses == [DagsterRunStatus.SUCCESS]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_the_daemon_fails_a_killed_command_line_sync_and_the_queue_moves_on(
+    pipeline_env: PipelineEnv,
+) -> None:
+    home = dagster_home(pipeline_env.root, deployment_instance_yaml)
+    env = {**os.environ, "DAGSTER_HOME": str(home)}
+    killed = start_and_kill_a_command_line_sync(pipeline_env, env)
+
+    daemon = start_daemon(pipeline_env.root, env)
+    try:
+        launch_sync(pipeline_env.root, env)
+        with DagsterInstance.from_config(str(home)) as instance:
+            [queued] = [run for run in instance.get_runs() if run.run_id != killed]
+
+            def finished() -> bool:
+                return instance.get_run_by_id(queued.run_id).is_finished
+
+            assert wait_for(finished, timeout_s=SENSOR_INTERVAL_S + 150)
+            assert instance.get_run_by_id(queued.run_id).status == DagsterRunStatus.SUCCESS
+            assert instance.get_run_by_id(killed).status == DagsterRunStatus.FAILURE
+    finally:
+        stop_daemon(daemon)

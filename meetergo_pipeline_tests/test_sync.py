@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import duckdb
 import pytest
-from dagster import DagsterInstance, DagsterInvalidConfigError
+from dagster import AssetKey, DagsterInstance, DagsterInvalidConfigError, ExecuteInProcessResult
 
+from meetergo_pipeline.client import PAGE_SIZE
 from meetergo_pipeline.client.models import Appointment
 from meetergo_pipeline.definitions import build_definitions
 from meetergo_pipeline.defs.jobs import SYNC_JOB, sync_config
 from meetergo_pipeline.simulator import SimulatorConfig, SimulatorServer
+from meetergo_pipeline.simulator.tenant import is_cancelled
 from meetergo_pipeline.warehouse.progress import SyncProgress
 from meetergo_pipeline_tests.support.duckdb_files import query, table_checksums
 from meetergo_pipeline_tests.support.pipeline_env import (
@@ -21,6 +24,7 @@ from meetergo_pipeline_tests.support.pipeline_env import (
     run_sync,
     use_pipeline_env,
 )
+from meetergo_pipeline_tests.support.processes import sync_then_get_killed
 
 
 def test_full_sync_matches_the_simulators_ground_truth(pipeline_env: PipelineEnv) -> None:
@@ -409,3 +413,94 @@ def test_the_sync_reports_each_phase_in_the_run_log(pipeline_env: PipelineEnv) -
         assert re.fullmatch(
             rf"[a-z ]+: {users}/{users} users, \d+ pages, \d+ rows, \d+ requests", message
         )
+
+
+READ_TIMES = ["last_api_read_at"]
+
+
+def appointment_status(snapshot: Path, appointment_id: str) -> str:
+    sql = f"SELECT status FROM core.appointments WHERE appointment_id = '{appointment_id}'"
+    return query(snapshot, sql)[0][0]
+
+
+def test_an_incremental_run_rereads_the_window_only_when_a_rescan_is_due(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A change to an existing booking has no new createdAt: only the window re-scan sees it."""
+    # Two users with 1,000 bookings each: plenty in the window beyond their newest page.
+    config = SimulatorConfig(seed=11, users=2, appointments=2000, rate_limit_enabled=False)
+    with SimulatorServer(config, port=0) as sim:
+        check_window_rescan(use_pipeline_env(PipelineEnv(sim, tmp_path), monkeypatch), monkeypatch)
+
+
+def check_window_rescan(pipeline_env: PipelineEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    sim = pipeline_env.sim
+    monkeypatch.setenv("MEETERGO_SYNC_LOOKBACK_DAYS", "7")
+    monkeypatch.setenv("MEETERGO_SYNC_HORIZON_DAYS", "30")
+    assert run_sync("full").success
+    now, day = time.time(), 86_400
+    tenant = sim.tenant
+    # An incremental read re-reads each user's newest page (down to its high-water mark):
+    # the bookings changed here must lie beyond it.
+    newest_pages = {
+        appointment_id
+        for user in tenant.users
+        for appointment_id in sorted(
+            tenant.appointment_ids_for_user(user["id"]), key=tenant.created_of, reverse=True
+        )[:PAGE_SIZE]
+    }
+    booked = [
+        i
+        for i, body in tenant.appointments.items()
+        if not is_cancelled(body) and i not in newest_pages
+    ]
+    inside = next(i for i in booked if now - 6 * day < tenant.start_of(i) < now + 29 * day)
+    outside = next(i for i in booked if tenant.start_of(i) < now - 8 * day)
+    for appointment_id in (inside, outside):
+        tenant.cancel_appointment(appointment_id)
+
+    monkeypatch.setenv("MEETERGO_SYNC_RESCAN_EVERY_HOURS", "24")  # the sweep just re-scanned
+    not_due = run_sync("incremental")
+    assert not_due.success and rescanned(not_due) is False
+    assert appointment_status(pipeline_env.snapshot_path, inside) != "cancelled"
+
+    monkeypatch.setenv("MEETERGO_SYNC_RESCAN_EVERY_HOURS", "0")
+    due = run_sync("incremental")
+    assert due.success and rescanned(due) is True
+    assert appointment_status(pipeline_env.snapshot_path, inside) == "cancelled"
+    # Outside the window the change waits for the next full sweep.
+    assert appointment_status(pipeline_env.snapshot_path, outside) != "cancelled"
+    assert run_sync("full").success
+    assert appointment_status(pipeline_env.snapshot_path, outside) == "cancelled"
+
+
+def rescanned(result: ExecuteInProcessResult) -> bool:
+    [metadata] = [
+        m.metadata["rescanned"].value
+        for m in result.asset_materializations_for_node("raw_api_tables")
+        if m.asset_key == AssetKey(["raw", "appointments"])
+    ]
+    return bool(metadata)
+
+
+@pytest.mark.slow
+def test_a_kill_after_the_api_commit_before_dagster_records_it_converges_on_the_rerun(
+    pipeline_env: PipelineEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The raw rows and sync state are committed, the step never reported success: the next
+    run (which may start at once: the writer lock went with the process) gives the tables
+    of a clean run, but for when each row was last read. (The window re-scan merges rows by
+    id and deletes nothing, so there is no moment between a delete and an insert to be
+    killed in.)"""
+    sync_then_get_killed("full")
+    assert query(pipeline_env.duckdb_path, "SELECT count(*) FROM raw.sync_runs") == [(1,)]
+    assert not pipeline_env.snapshot_path.exists()
+    monkeypatch.setenv("MEETERGO_WRITER_LOCK_WAIT_S", "0")
+    assert run_sync("incremental").success
+    rerun = table_checksums(pipeline_env.snapshot_path, ignore=READ_TIMES)
+
+    clean = pipeline_env.root / "clean"
+    monkeypatch.setenv("MEETERGO_DUCKDB_PATH", str(clean / "meetergo.duckdb"))
+    monkeypatch.setenv("MEETERGO_SNAPSHOT_PATH", str(clean / "meetergo_analytics.duckdb"))
+    assert run_sync("full").success
+    assert rerun == table_checksums(clean / "meetergo_analytics.duckdb", ignore=READ_TIMES)

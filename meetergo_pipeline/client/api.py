@@ -5,17 +5,20 @@ from __future__ import annotations
 import contextlib
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
+from meetergo_pipeline import stop
 from meetergo_pipeline.client.http import MeetergoHTTP
 from meetergo_pipeline.client.models import decode_page, parse_utc, to_api_time
 from meetergo_pipeline.client.paging import Page, Row, iter_consistent_pages
 from meetergo_pipeline.settings import DEFAULTS
 
 PAGE_SIZE = 100
+SHUTDOWN_WAIT_S = 2.0  # how long a listing that ends early waits for requests in flight
+_HAND_OVER_POLL_S = 0.1
 
 
 class MeetergoClient:
@@ -148,46 +151,77 @@ class MeetergoClient:
         workers: int = DEFAULTS.sync_workers,
         max_buffered: int = 64,
     ) -> Iterator[tuple[str, Page | None]]:
-        """Run `fetch(user_id)` (a page iterator) for many users on a thread pool.
+        """Run `fetch(user_id)` (a page iterator) for many users on `workers` threads.
 
         Yields `(user_id, page)` for every page and `(user_id, None)` once that user's
-        listing is complete. Pages come back through a queue of `max_buffered` pages (about
-        10 MB of appointment bodies at the default), so memory stays flat however large the
-        tenant, while the fetchers keep working during the consumer's DuckDB writes; every
-        thread draws from the same RateBudget.
+        listing is complete; users are started in the order given. Pages come back through
+        a queue of `max_buffered` pages (about 10 MB of appointment bodies at the default),
+        so memory stays flat however large the tenant, while the fetchers keep working
+        during the consumer's DuckDB writes; every thread draws from the same RateBudget.
+
+        When the consumer stops early (an error, a stop request, or it closes the
+        iterator) the workers are cancelled: a budget wait or backoff ends at once, no
+        further request is sent and users not yet started are dropped. The consumer waits
+        at most `SHUTDOWN_WAIT_S` for requests already in flight; the workers are daemon
+        threads, so one stuck in a request never holds the process up.
         """
+        todo: queue.SimpleQueue[str] = queue.SimpleQueue()
+        for user_id in user_ids:
+            todo.put(user_id)
+        remaining = todo.qsize()
         pages: queue.Queue[Any] = queue.Queue(maxsize=max_buffered)
         cancelled = threading.Event()
 
-        def pump(user_id: str) -> None:
+        def hand_over(item: Any) -> bool:
+            while not stop.stop_requested():  # this listing cancelled, or the process stopping
+                with contextlib.suppress(queue.Full):
+                    pages.put(item, timeout=_HAND_OVER_POLL_S)
+                    return True
+            return False
+
+        def pump(user_id: str) -> bool:
             try:
                 for page in fetch(user_id):
-                    if cancelled.is_set():
-                        return
-                    pages.put((user_id, page))
+                    if not hand_over((user_id, page)):
+                        return False
             except BaseException as exc:  # handed to the consumer, which re-raises it
-                pages.put(exc)
-                return
-            pages.put((user_id, None))
+                hand_over(exc)
+                return False
+            return hand_over((user_id, None))
 
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="meetergo") as pool:
-            futures = [pool.submit(pump, user_id) for user_id in user_ids]
-            remaining = len(futures)
-            try:
-                while remaining:
-                    item = pages.get()
-                    if isinstance(item, BaseException):
-                        raise item
-                    if item[1] is None:
-                        remaining -= 1
-                    yield item
-            finally:
-                cancelled.set()
-                for future in futures:
-                    future.cancel()
-                while not all(f.done() for f in futures):
-                    with contextlib.suppress(queue.Empty):
-                        pages.get(timeout=0.05)
+        def work() -> None:
+            with stop.cancel_scope(cancelled):
+                while not cancelled.is_set():
+                    try:
+                        user_id = todo.get_nowait()
+                    except queue.Empty:
+                        return
+                    if not pump(user_id):
+                        return
+
+        threads = [
+            threading.Thread(target=work, name=f"meetergo-{n}", daemon=True)
+            for n in range(max(1, min(workers, remaining)))
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            while remaining:
+                stop.raise_if_stopped()
+                try:
+                    item = pages.get(timeout=_HAND_OVER_POLL_S)
+                except queue.Empty:
+                    continue
+                if isinstance(item, BaseException):
+                    raise item
+                if item[1] is None:
+                    remaining -= 1
+                yield item
+        finally:
+            cancelled.set()
+            deadline = time.monotonic() + SHUTDOWN_WAIT_S
+            for thread in threads:
+                thread.join(max(0.0, deadline - time.monotonic()))
 
     def _get_page(
         self,

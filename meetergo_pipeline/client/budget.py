@@ -6,6 +6,7 @@ therefore spends only a share of that bucket (`MEETERGO_API_BUDGET_SHARE`) so it
 the customer. One RateBudget per key is shared by every thread of the process
 (`RateBudget.shared`); with `state_path` it is shared between processes as well, through a
 small locked state file (the client's settings put it under `MEETERGO_API_BUDGET_DIR`).
+Its waits end with `StopRequested` as soon as a stop is requested (`meetergo_pipeline.stop`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from meetergo_pipeline import stop
 from meetergo_pipeline.settings import DEFAULTS
 
 _shared: dict[tuple[str, float, float, str | None], RateBudget] = {}
@@ -35,7 +37,7 @@ class RateBudget:
         *,
         state_path: Path | None = None,
         clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = stop.sleep,
     ) -> None:
         if per_minute <= 0 or burst < 1:
             raise ValueError("a rate budget needs per_minute > 0 and burst >= 1")
@@ -81,9 +83,13 @@ class RateBudget:
             return _shared[registry_key]
 
     def acquire(self) -> float:
-        """Take one token, sleeping until one is available; returns the seconds waited."""
+        """Take one token, sleeping until one is available; returns the seconds waited.
+
+        Raises `StopRequested` instead once a stop is requested, waiting or not.
+        """
         waited = 0.0
         while True:
+            stop.raise_if_stopped()
             with self._lock:
                 wait = self._try_take()
             if wait <= 0:

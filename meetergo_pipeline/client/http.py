@@ -5,7 +5,9 @@ keys, so a POST that may have reached the server is never sent again. A 429 mean
 was refused before any work was done, so it is retried for every method. A GET whose
 connection cannot be made (refused, unknown host, TLS, no answer) is retried for at most
 `CONNECT_RETRY_S` after its first failed connect, then fails with `MeetergoConnectError`
-naming the base URL; no wait follows a request's last attempt.
+naming the base URL; no wait follows a request's last attempt. A stop request
+(`meetergo_pipeline.stop`) ends the budget wait and the backoff between attempts with
+`StopRequested`; a request already sent ends within its timeout.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 
 import httpx
 
+from meetergo_pipeline import stop
 from meetergo_pipeline.client.budget import RateBudget
 from meetergo_pipeline.client.credentials import Credential
 from meetergo_pipeline.client.errors import (
@@ -50,7 +53,7 @@ class MeetergoHTTP:
         max_attempts: int = 6,
         max_retry_after_s: float = 300.0,
         connect_retry_s: float = CONNECT_RETRY_S,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = stop.sleep,
         clock: Callable[[], float] = time.monotonic,
         transport: httpx.BaseTransport | None = None,
     ) -> None:

@@ -36,7 +36,8 @@ from dagster import (
 from meetergo_pipeline.defs.catalogue import asset_key
 from meetergo_pipeline.models import raw_api_models
 
-WRITER_TAGS = {"meetergo/warehouse": "writer", "dagster/max_runtime": "7200"}
+WRITER_TAG = "meetergo/warehouse"
+WRITER_TAGS = {WRITER_TAG: "writer", "dagster/max_runtime": "7200"}
 RAW_API = AssetSelection.assets(*(asset_key(model) for model in raw_api_models()))
 
 SYNC_JOB = "meetergo_sync"

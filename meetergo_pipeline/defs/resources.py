@@ -12,7 +12,9 @@ from typing import Any
 import duckdb
 from dagster import ConfigurableResource, EnvVar, Failure, InitResourceContext
 
+from meetergo_pipeline import stop
 from meetergo_pipeline.client import Credential, MeetergoClient, build_client
+from meetergo_pipeline.defs.stopping import stop_ends_run
 from meetergo_pipeline.problems import file_problem, is_access_error
 from meetergo_pipeline.settings import DEFAULTS, ClientSettings, Settings, variable
 from meetergo_pipeline.transform import TransformSettings
@@ -20,6 +22,7 @@ from meetergo_pipeline.warehouse.connection import connect_writer
 from meetergo_pipeline.warehouse.pseudonym import pseudonym_key
 from meetergo_pipeline.warehouse.publish import publish_snapshot
 from meetergo_pipeline.warehouse.sync import SyncPolicy
+from meetergo_pipeline.warehouse.writer_lock import writer_lock
 
 # How DuckDB's IOException says that a file cannot be created or written.
 DUCKDB_ACCESS_REASONS = ("Permission denied", "Read-only file system", "Not a directory")
@@ -55,28 +58,51 @@ class MeetergoAPIResource(ConfigurableResource):
 
 
 class MeetergoWarehouse(ConfigurableResource):
-    """The working DuckDB file (single writer) and where its read-only snapshot is published."""
+    """The working DuckDB file (single writer) and where its read-only snapshot is published.
+
+    A run holds the file's writer lock (`warehouse/writer_lock.py`) from its start to its
+    end, waiting up to `writer_lock_wait_s` for a run already writing; every step's
+    connection ends the run at once on a stop request (`defs/stopping.py`).
+    """
 
     database: str = str(DEFAULTS.duckdb_path)
     memory_limit: str = DEFAULTS.duckdb_memory_limit
+    writer_lock_wait_s: float = DEFAULTS.writer_lock_wait_s
     snapshot_path: str = str(DEFAULTS.snapshot_path)
     snapshot_mode: int = DEFAULTS.snapshot_mode
     pseudonym_key: str | None = None
 
     @contextmanager
+    def yield_for_execution(self, context: InitResourceContext) -> Iterator["MeetergoWarehouse"]:
+        """The resource for one run, holding the writer lock until the run ends."""
+        with (
+            stop_ends_run(),
+            writer_lock(
+                self.database,
+                wait_s=self.writer_lock_wait_s,
+                run_id=context.run_id,
+                announce=context.log.info if context.log else print,
+            ),
+        ):
+            yield self
+
+    @contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A write connection with the raw schema ensured, closed (rolled back) even on error.
 
-        A held lock is retried with bounded backoff, then reported with the holder's PID. A
-        file or folder that cannot be written fails the step at once, without step retries
-        (`dagster.Failure`), naming `MEETERGO_DUCKDB_PATH`.
+        A held DuckDB lock is retried with bounded backoff, then reported with the holder's
+        PID. A file or folder that cannot be written fails the step at once, without step
+        retries (`dagster.Failure`), naming `MEETERGO_DUCKDB_PATH`. A stop request interrupts
+        the statement running and ends the run (`RunStopped`).
         """
-        with _unwritable_fails_at_once(variable("duckdb_path")):
-            con = connect_writer(self.database, memory_limit=self.memory_limit)
-        try:
-            yield con
-        finally:
-            con.close()
+        with stop_ends_run():
+            with _unwritable_fails_at_once(variable("duckdb_path")):
+                con = connect_writer(self.database, memory_limit=self.memory_limit)
+            try:
+                with stop.interrupt_on_stop(con.interrupt):
+                    yield con
+            finally:
+                con.close()
 
     def publish(self, con: duckdb.DuckDBPyConnection) -> Path:
         """Publish the snapshot from the writer's connection `con` (see `publish_snapshot`).
@@ -185,6 +211,7 @@ def build_resources(settings: Settings) -> dict[str, Any]:
         "warehouse": MeetergoWarehouse(
             database=str(settings.duckdb_path),
             memory_limit=settings.duckdb_memory_limit,
+            writer_lock_wait_s=settings.writer_lock_wait_s,
             snapshot_path=str(settings.snapshot_path),
             snapshot_mode=settings.snapshot_mode,
             pseudonym_key=EnvVar(variable("pseudonym_key")) if settings.pseudonym_key else None,

@@ -70,6 +70,7 @@ class Settings:
     api_budget_dir: Path
     duckdb_path: Path
     duckdb_memory_limit: str
+    writer_lock_wait_s: float
     snapshot_path: Path
     snapshot_mode: int
     pseudonym_key: str | None = field(repr=False)

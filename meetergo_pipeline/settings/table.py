@@ -137,6 +137,13 @@ SETTINGS: tuple[Setting, ...] = (
         "DuckDB's memory cap in the pipeline; beyond it DuckDB spills to `<file>.tmp/`",
     ),
     Setting(
+        "MEETERGO_WRITER_LOCK_WAIT_S",
+        "600",
+        NON_NEGATIVE,
+        "how long a run waits while another run writes the working file (one writer at a time, "
+        "every path: `<file>.writer.lock`) before it fails naming that run",
+    ),
+    Setting(
         "MEETERGO_SNAPSHOT_PATH",
         "data/meetergo_analytics.duckdb",
         PATH,

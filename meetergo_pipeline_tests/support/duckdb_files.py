@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import duckdb
@@ -24,17 +25,16 @@ def query(path: Path, sql: str) -> list[tuple]:
 
 
 # When a sync read a row is not part of the row's content.
-READ_TIME_COLUMNS = {"core.appointments": "last_api_read_at"}
+READ_TIME_COLUMNS = ("last_api_read_at",)
 
 
-def table_checksums(path: Path) -> dict[str, tuple]:
-    """Row count and an XOR of whole-row hashes of each core and billing table (read times
-    left out). Rows are hashed whole: an XOR over each column separately cancels out a value
-    shared by an even number of rows."""
-    checksums = {}
-    for table in CHECKSUMMED_TABLES:
-        excluded = READ_TIME_COLUMNS.get(table)
-        columns = f"* EXCLUDE ({excluded})" if excluded else "*"
-        sql = f"SELECT count(*), bit_xor(hash(*COLUMNS({columns}))) FROM {table}"
-        checksums[table] = query(path, sql)[0]
-    return checksums
+def table_checksums(path: Path, *, ignore: Sequence[str] = ()) -> dict[str, tuple]:
+    """Row count and an XOR of whole-row hashes of each core and billing table, leaving out
+    when a row was last read and the columns named in `ignore`. Rows are hashed whole: an
+    XOR over each column separately cancels out a value shared by an even number of rows."""
+    names = ", ".join(f"'{name}'" for name in (*READ_TIME_COLUMNS, *ignore))
+    columns = f"*COLUMNS(lambda c: c NOT IN ({names}))"
+    return {
+        table: query(path, f"SELECT count(*), bit_xor(hash({columns})) FROM {table}")[0]
+        for table in CHECKSUMMED_TABLES
+    }

@@ -69,3 +69,24 @@ def alive(pid: int) -> bool:
     except OSError:
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def sync_then_get_killed(mode: str) -> None:
+    """Run the sync job in a child (this environment) that SIGKILLs itself once the API sync
+    has committed its last transaction, before Dagster records the step's success."""
+    child = f"""
+import os, signal
+from meetergo_pipeline.defs.assets import raw
+from meetergo_pipeline_tests.support.pipeline_env import run_sync
+
+synced = raw.sync_api_to_raw
+
+def sync_then_die(*args, **kwargs):
+    synced(*args, **kwargs)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+raw.sync_api_to_raw = sync_then_die
+run_sync({mode!r})
+"""
+    completed = subprocess.run([sys.executable, "-c", child], check=False, capture_output=True)
+    assert completed.returncode == -signal.SIGKILL, completed.stderr[-3000:]

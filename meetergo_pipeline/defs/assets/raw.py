@@ -23,6 +23,7 @@ from meetergo_pipeline.defs.resources import (
     SyncSettings,
     WebhookLogResource,
 )
+from meetergo_pipeline.defs.stopping import stop_ends_run
 from meetergo_pipeline.models import model, raw_api_models
 from meetergo_pipeline.problems import unrecoverable
 from meetergo_pipeline.sql import load_sql
@@ -62,7 +63,11 @@ def raw_api_tables(
     would only repeat the same failure later.
     """
     try:
-        with meetergo_api.open_client() as client, warehouse.get_connection() as con:
+        with (
+            stop_ends_run(),
+            meetergo_api.open_client() as client,
+            warehouse.get_connection() as con,
+        ):
             report = sync_api_to_raw(
                 con,
                 client,
