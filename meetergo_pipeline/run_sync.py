@@ -19,6 +19,7 @@ from dagster import (
     DagsterInstance,
     ExecuteInProcessResult,
 )
+from dagster._utils.error import SerializableErrorInfo
 
 from meetergo_pipeline import stop
 from meetergo_pipeline.dagster_home import persistent_instance
@@ -94,39 +95,34 @@ def step_failures(result: ExecuteInProcessResult) -> list[tuple[str, str]]:
     """(step, message) of every failed step, the message of the error's root cause.
 
     A step that gave up under its RetryPolicy fails with "Exceeded max_retries"; the error
-    that made it give up is the last link of the cause chain. The message leaves out the
-    error's class name (a `dagster.Failure` is its description).
+    that made it give up is the last link of the cause chain.
     """
-    failures = []
-    for event in result.all_events:
-        if event.event_type != DagsterEventType.STEP_FAILURE:
-            continue
-        error = event.step_failure_data.error  # type: ignore[union-attr]
-        while error is not None and error.cause is not None:
-            error = error.cause
-        message = error.message.strip() if error else "failed"
-        if error is not None:
-            message = re.sub(rf"^[\w.]*\b{re.escape(error.cls_name or '')}: ", "", message)
-        failures.append((event.step_key or "run", message))
-    return failures
+    return [
+        (event.step_key or "run", _root_cause(event.step_failure_data.error))  # type: ignore[union-attr]
+        for event in result.all_events
+        if event.event_type == DagsterEventType.STEP_FAILURE
+    ]
 
 
 def run_failures(result: ExecuteInProcessResult) -> list[tuple[str, str]]:
-    """("run", message) of the errors that failed the run outside any step (e.g. the writer
-    lock not free), each the message of the error's root cause."""
-    failures = []
+    """("run", message) of the first error that failed the run outside any step (e.g. the
+    writer lock not free), the message of its root cause."""
+    run_errors = (DagsterEventType.RESOURCE_INIT_FAILURE, DagsterEventType.RUN_FAILURE)
     for event in result.all_events:
-        if event.event_type not in (
-            DagsterEventType.RESOURCE_INIT_FAILURE,
-            DagsterEventType.RUN_FAILURE,
-        ):
-            continue
         error = getattr(event.event_specific_data, "error", None)
-        while error is not None and error.cause is not None:
-            error = error.cause
-        if error is not None:
-            failures.append(("run", error.message.strip()))
-    return failures[:1]
+        if event.event_type in run_errors and error is not None:
+            return [("run", _root_cause(error))]
+    return []
+
+
+def _root_cause(error: SerializableErrorInfo | None) -> str:
+    """The message of the last error of the cause chain, without the error's class name (a
+    `dagster.Failure` reads as its description)."""
+    while error is not None and error.cause is not None:
+        error = error.cause
+    if error is None:
+        return "failed"
+    return re.sub(rf"^[\w.]*\b{re.escape(error.cls_name or '')}: ", "", error.message.strip())
 
 
 def _print_summary(result: ExecuteInProcessResult, elapsed: float, snapshot: Path) -> None:

@@ -77,6 +77,7 @@ class MeetergoWarehouse(ConfigurableResource):
         """The resource for one run, holding the writer lock until the run ends."""
         with (
             stop_ends_run(),
+            _unwritable_fails_at_once(variable("duckdb_path")),
             writer_lock(
                 self.database,
                 wait_s=self.writer_lock_wait_s,
