@@ -261,6 +261,57 @@ def test_a_row_committed_after_a_higher_id_was_committed_is_ingested_exactly_onc
     ]
 
 
+def use_up_transaction_ids_until(server: PostgresServer, database: str, next_xid: int) -> None:
+    """Make ``next_xid`` the next transaction id the server assigns: each write in its own
+    subtransaction takes one, then all of it is rolled back."""
+    con = server.connect(database)
+    try:
+        with con.cursor() as cur:
+            cur.execute("SELECT pg_snapshot_xmax(pg_current_snapshot())::text")
+            (current,) = cur.fetchone()  # type: ignore[misc]
+            cur.execute("CREATE TEMP TABLE used_up (n integer)")  # takes one id itself
+            cur.execute(
+                "DO $$ BEGIN FOR i IN 1..%s LOOP "
+                "BEGIN INSERT INTO used_up VALUES (i); EXCEPTION WHEN OTHERS THEN NULL; END; "
+                "END LOOP; END $$",
+                [next_xid - int(current) - 1],
+            )
+        con.rollback()
+    finally:
+        con.close()
+
+
+@pytest.mark.slow
+def test_rows_whose_transaction_ids_gain_a_digit_are_read_in_order_and_once(
+    postgres_server: PostgresServer, inbox_db: str, inbox_url: str, token: str, tmp_path: Path
+) -> None:
+    [(next_xid,)] = pg_rows(
+        postgres_server, inbox_db, "SELECT pg_snapshot_xmax(pg_current_snapshot())::text"
+    )
+    boundary = 10 ** len(next_xid)  # the next id with one digit more (9998, 9999 | 10000)
+    if boundary - int(next_xid) < 20:
+        boundary *= 10
+    con = warehouse(tmp_path / "w.duckdb")
+    with ReceiverServer(token, tmp_path / "webhooks", inbox_url=inbox_url) as server:
+        use_up_transaction_ids_until(postgres_server, inbox_db, boundary - 3)
+        for i in range(6):  # one transaction each: they straddle the boundary
+            assert httpx.post(server.url, json=booking(appointment_id=f"x-{i}")).status_code == 200
+    [(lowest, highest)] = pg_rows(
+        postgres_server,
+        inbox_db,
+        "SELECT min(xid)::text, max(xid)::text FROM meetergo_webhook_inbox",
+    )
+    assert int(lowest) < boundary <= int(highest)
+    first = ingest_webhook_inbox(con, inbox_url)
+    again = ingest_webhook_inbox(con, inbox_url)
+    assert first.new_events == 6
+    assert (again.lines_read, again.new_events) == (0, 0)  # the cursor is at the highest id
+    assert event_counts(con) == {f"x-{i}": 1 for i in range(6)}
+    assert con.execute("SELECT last_xid FROM raw.webhook_inbox_cursor").fetchall() == [
+        (int(highest),)
+    ]
+
+
 @pytest.mark.slow
 def test_an_ingest_that_fails_half_way_leaves_rows_and_cursor_as_they_were(
     postgres_server: PostgresServer,

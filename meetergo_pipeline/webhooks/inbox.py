@@ -7,9 +7,10 @@ as the receiver's one-line JSON object, as bytes), ``meetergo_webhook_inbox_quar
 was refused, ``meetergo_webhook_inbox_identity`` the inbox's id. Needs PostgreSQL 13 or later
 (``xid8``, ``pg_current_snapshot``) and psycopg2 (the ``postgres`` extra).
 
-A receiver commits each delivery before its 2xx (``InboxWriter``); the ingest reads rows in
-the order of the transaction that wrote them and only below the oldest transaction still
-running (``InboxReader``), so a row that commits after a higher id was read is never skipped.
+A receiver commits each delivery before its 2xx (``inbox_writer.InboxWriter``); the ingest
+reads rows in the order of the transaction that wrote them and only below the oldest
+transaction still running (``InboxReader``), so a row that commits after a higher id was read
+is never skipped.
 
 The URL may carry a password: it is never logged, and errors are rewritten without it
 (``InboxUnavailable``); logs name the inbox by host, port and database only.
@@ -17,30 +18,30 @@ The URL may carry a password: it is never logged, and errors are rewritten witho
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import logging
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any
 
 from meetergo_pipeline.settings import variable
 from meetergo_pipeline.sql import load_sql
 
-if TYPE_CHECKING:
-    from psycopg2.extensions import connection
+try:
+    import psycopg2  # type: ignore[import-untyped]
+    from psycopg2.extensions import (  # type: ignore[import-untyped]
+        ISOLATION_LEVEL_REPEATABLE_READ,
+        connection,
+        parse_dsn,
+    )
+    from psycopg2.extras import execute_values  # type: ignore[import-untyped]
+except ImportError:  # the postgres extra is not installed: check_inbox_url says so
+    psycopg2 = None
 
 INBOX_TABLE = "meetergo_webhook_inbox"
 URL_VARIABLE = variable("webhook_inbox_url")
 CONNECT_TIMEOUT_S = 5
 READ_ROWS_PER_FETCH = 1000
-
-logger = logging.getLogger("meetergo_pipeline.webhooks.inbox")
-
-T = TypeVar("T")
 
 
 class InboxUnavailable(OSError):
@@ -51,13 +52,6 @@ def check_inbox_url(url: str) -> None:
     """Raise ValueError, naming the variable but not the URL, when psycopg2 is missing or
     libpq cannot read ``url``."""
     try:
-        import psycopg2  # noqa: F401
-    except ImportError:
-        raise ValueError(
-            f"{URL_VARIABLE} needs psycopg2: install the postgres extra "
-            "(pip install -e '.[postgres]')"
-        ) from None
-    try:
         _parse(url)
     except InboxUnavailable as error:
         raise ValueError(str(error)) from None
@@ -67,8 +61,8 @@ def inbox_location(url: str) -> str:
     """``host:port/database`` of the inbox: how logs name it (no user, no password)."""
     try:
         params = _parse(url)
-    except InboxUnavailable:
-        return "<unparsable URL>"
+    except (InboxUnavailable, ValueError):
+        return "<unreadable URL>"
     host = params.get("host") or params.get("hostaddr") or "localhost"
     return f"{host}:{params.get('port') or 5432}/{params.get('dbname') or '(default)'}"
 
@@ -78,8 +72,6 @@ def connect_inbox(url: str, application_name: str) -> connection:
 
     Raises InboxUnavailable when it cannot be had (server down, refused login, bad URL).
     """
-    import psycopg2
-
     params = {
         "connect_timeout": str(CONNECT_TIMEOUT_S),
         "keepalives": "1",
@@ -96,7 +88,7 @@ def connect_inbox(url: str, application_name: str) -> connection:
     try:
         with con.cursor() as cur:
             cur.execute(load_sql("webhooks/inbox/tables_exist.sql"))
-            (exists,) = cur.fetchone()  # type: ignore[misc]
+            (exists,) = cur.fetchone()
             if not exists:
                 cur.execute(load_sql("webhooks/inbox/create.sql"))
         con.commit()
@@ -110,134 +102,11 @@ def unavailable(url: str, doing: str, error: BaseException) -> InboxUnavailable:
     """InboxUnavailable for ``error``, its text stripped of the URL and its password."""
     text = " ".join(str(error).split()) or type(error).__name__
     secrets = [url]
-    with contextlib.suppress(InboxUnavailable):
+    with contextlib.suppress(InboxUnavailable, ValueError):
         secrets.append(_parse(url).get("password") or "")
     for secret in filter(None, secrets):
         text = text.replace(secret, "***")
     return InboxUnavailable(f"{doing} the webhook inbox at {inbox_location(url)}: {text}")
-
-
-@dataclass
-class _Pending:
-    received_at: datetime
-    body: bytes | None
-    quarantine_reason: str | None
-    raw: bytes
-    done: asyncio.Future[None]
-
-
-class InboxWriter:
-    """Group commit into the inbox: concurrent ``store`` calls share one INSERT and COMMIT.
-
-    psycopg2 blocks, so one worker thread owns the connection and does every write; while it
-    commits a batch, new deliveries queue up and the next batch takes all of them. ``store``
-    returns once its row is committed and raises InboxUnavailable otherwise (nothing may be
-    acknowledged then). A connection that broke while idle (a server restart) is replaced
-    once per batch before the INSERT; a COMMIT that fails is not repeated, since whether it
-    took effect is unknown (the sender's retry may then be stored twice, which the ingest
-    counts as a second delivery of the same event).
-    """
-
-    def __init__(self, url: str) -> None:
-        self._url = url
-        self._pending: list[_Pending] = []
-        self._flusher: asyncio.Task[None] | None = None
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhook-inbox")
-        self._con: connection | None = None  # used in the worker thread only
-
-    @property
-    def location(self) -> str:
-        return inbox_location(self._url)
-
-    async def open(self) -> None:
-        """Connect ahead of the first delivery; if the inbox is down, say so and carry on."""
-        try:
-            await self._in_worker(self._connection)
-        except InboxUnavailable as error:
-            logger.error("%s; deliveries get 503 until it answers", error)
-
-    async def store(
-        self, received_at: datetime, body: bytes | None, quarantine_reason: str | None, raw: bytes
-    ) -> None:
-        """Commit one delivery: ``body`` to the inbox, or ``raw`` to its quarantine."""
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Pending(received_at, body, quarantine_reason, raw, done))
-        if self._flusher is None:
-            self._flusher = asyncio.create_task(self._flush_until_idle())
-        await done
-
-    async def aclose(self) -> None:
-        if self._flusher is not None:
-            await self._flusher
-        await self._in_worker(self._close)
-        self._worker.shutdown()
-
-    async def _flush_until_idle(self) -> None:
-        try:
-            while self._pending:
-                batch, self._pending = self._pending, []
-                error: BaseException | None = None
-                try:
-                    await self._in_worker(partial(self._write, batch))
-                except InboxUnavailable as failed:
-                    error = failed
-                except Exception as failed:  # never leave a waiter hanging
-                    error = unavailable(self._url, "cannot write to", failed)
-                for item in batch:
-                    if item.done.done():
-                        continue
-                    if error is None:
-                        item.done.set_result(None)
-                    else:
-                        item.done.set_exception(error)
-        finally:
-            self._flusher = None
-
-    async def _in_worker(self, call: Callable[[], T]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._worker, call)
-
-    def _write(self, batch: list[_Pending]) -> None:
-        import psycopg2
-        from psycopg2.extras import execute_values
-
-        deliveries = [(p.received_at, p.body) for p in batch if p.body is not None]
-        refused = [
-            (p.received_at, p.quarantine_reason, len(p.raw), p.raw)
-            for p in batch
-            if p.quarantine_reason is not None
-        ]
-        while True:
-            fresh = self._con is None
-            con = self._connection()
-            try:
-                with con.cursor() as cur:
-                    if deliveries:
-                        sql = load_sql("webhooks/inbox/insert_deliveries.sql")
-                        execute_values(cur, sql, deliveries, page_size=len(deliveries))
-                    if refused:
-                        sql = load_sql("webhooks/inbox/insert_quarantined.sql")
-                        execute_values(cur, sql, refused, page_size=len(refused))
-            except psycopg2.Error as error:
-                self._close()
-                if fresh:
-                    raise unavailable(self._url, "cannot write to", error) from None
-                continue  # nothing was committed: try once more on a new connection
-            try:
-                con.commit()
-            except psycopg2.Error as error:
-                self._close()
-                raise unavailable(self._url, "commit failed at", error) from None
-            return
-
-    def _connection(self) -> connection:
-        if self._con is None:
-            self._con = connect_inbox(self._url, "meetergo-webhook-receiver")
-        return self._con
-
-    def _close(self) -> None:
-        con, self._con = self._con, None
-        if con is not None:
-            con.close()
 
 
 @dataclass(frozen=True)
@@ -269,14 +138,11 @@ class InboxReader:
     """
 
     def __init__(self, url: str) -> None:
-        import psycopg2.extensions
 
         self._url = url
         self._con = connect_inbox(url, "meetergo-webhook-ingest")
         try:
-            self._con.set_session(
-                isolation_level=psycopg2.extensions.ISOLATION_LEVEL_REPEATABLE_READ, readonly=True
-            )
+            self._con.set_session(isolation_level=ISOLATION_LEVEL_REPEATABLE_READ, readonly=True)
             inbox_id, horizon, next_xid = self._one(load_sql("webhooks/inbox/snapshot.sql"))
         except BaseException:
             self._con.close()
@@ -302,7 +168,6 @@ class InboxReader:
                 "inbox first, or start the new one empty (DELETE FROM "
                 "meetergo_webhook_inbox_identity and its rows give it a new id and cursor)"
             )
-        import psycopg2
 
         params = {"xid": str(after.xid), "id": after.id, "horizon": str(self.horizon)}
         try:
@@ -328,20 +193,17 @@ class InboxReader:
         self._con.close()
 
     def _one(self, sql: str, params: dict[str, Any] | None = None) -> tuple[Any, ...]:
-        import psycopg2
 
         try:
             with self._con.cursor() as cur:
                 cur.execute(sql, params)
-                return cur.fetchone()  # type: ignore[return-value]
+                return cur.fetchone()
         except psycopg2.Error as error:
             raise unavailable(self._url, "cannot read", error) from None
 
 
 def quarantine_in_inbox(url: str, refused: list[tuple[datetime, str, bytes]]) -> None:
     """Commit ``(received_at, reason, raw)`` records to the inbox's quarantine table."""
-    import psycopg2
-    from psycopg2.extras import execute_values
 
     con = connect_inbox(url, "meetergo-webhook-ingest")
     try:
@@ -357,7 +219,6 @@ def quarantine_in_inbox(url: str, refused: list[tuple[datetime, str, bytes]]) ->
 
 def newest_receipt(url: str) -> datetime | None:
     """When the inbox's newest delivery was received; None while it is empty."""
-    import psycopg2
 
     con = connect_inbox(url, "meetergo-webhook-ingest")
     try:
@@ -372,8 +233,12 @@ def newest_receipt(url: str) -> datetime | None:
 
 
 def _parse(url: str) -> dict[str, str]:
-    import psycopg2
-    from psycopg2.extensions import parse_dsn
+    """libpq's reading of ``url``; ValueError when psycopg2 is missing."""
+    if psycopg2 is None:
+        raise ValueError(
+            f"{URL_VARIABLE} needs psycopg2: install the postgres extra "
+            "(pip install -e '.[postgres]')"
+        )
 
     try:
         return parse_dsn(url)

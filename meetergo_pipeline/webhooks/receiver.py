@@ -38,7 +38,7 @@ from meetergo_pipeline.webhooks.log import (
 )
 
 if TYPE_CHECKING:
-    from meetergo_pipeline.webhooks.inbox import InboxWriter
+    from meetergo_pipeline.webhooks.inbox_writer import InboxWriter
 
 MAX_BODY_BYTES = 256 * 1024
 MIN_TOKEN_LENGTH = 16
@@ -61,7 +61,7 @@ def create_receiver_app(token: str, log_dir: Path, inbox_url: str | None = None)
     install_token_masking(token)
     inbox = None
     if inbox_url is not None:
-        from meetergo_pipeline.webhooks.inbox import InboxWriter
+        from meetergo_pipeline.webhooks.inbox_writer import InboxWriter
 
         inbox = InboxWriter(inbox_url)
     return WebhookReceiver(token, Path(log_dir), inbox=inbox)
