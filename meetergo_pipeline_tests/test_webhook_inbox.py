@@ -313,6 +313,55 @@ def test_rows_whose_transaction_ids_gain_a_digit_are_read_in_order_and_once(
 
 
 @pytest.mark.slow
+def test_a_row_the_ingest_cannot_use_goes_to_the_inbox_quarantine_and_the_rest_is_read(
+    postgres_server: PostgresServer, inbox_db: str, inbox_url: str, tmp_path: Path
+) -> None:
+    connect_inbox(inbox_url, "test").close()
+    con = postgres_server.connect(inbox_db)
+    try:
+        with con.cursor() as cur:  # written by something other than a receiver
+            for body in (b"[1, 2]", json.dumps(booking(appointment_id="ok")).encode()):
+                cur.execute(
+                    "INSERT INTO meetergo_webhook_inbox (received_at, body) VALUES (now(), %s)",
+                    [body],
+                )
+        con.commit()
+    finally:
+        con.close()
+    warehouse_con = warehouse(tmp_path / "w.duckdb")
+    result = ingest_webhook_inbox(warehouse_con, inbox_url)
+    assert (result.new_events, result.quarantined) == (1, 1)
+    assert event_counts(warehouse_con) == {"ok": 1}
+    [(reason, raw)] = pg_rows(
+        postgres_server, inbox_db, "SELECT reason, raw FROM meetergo_webhook_inbox_quarantine"
+    )
+    assert reason == "ingest: inbox row 1: the body is not one JSON object line"
+    assert bytes(raw) == b"[1, 2]"
+    assert ingest_webhook_inbox(warehouse_con, inbox_url).quarantined == 0  # not twice
+
+
+@pytest.mark.slow
+def test_a_cursor_beyond_the_servers_transaction_ids_is_refused_saying_what_to_do(
+    postgres_server: PostgresServer, inbox_db: str, inbox_url: str, tmp_path: Path
+) -> None:
+    connect_inbox(inbox_url, "test").close()
+    [(inbox_id,)] = pg_rows(
+        postgres_server, inbox_db, "SELECT inbox_id::text FROM meetergo_webhook_inbox_identity"
+    )
+    con = warehouse(tmp_path / "w.duckdb")
+    con.execute(  # as left by an inbox whose cluster had used far more transaction ids
+        "INSERT INTO raw.webhook_inbox_cursor VALUES (?, 4000000000, 1, now())", [inbox_id]
+    )
+    with pytest.raises(ValueError, match="beyond any this server has assigned") as refused:
+        ingest_webhook_inbox(con, inbox_url)
+    assert "SET inbox_id = gen_random_uuid()" in str(refused.value)
+    assert PASSWORD not in str(refused.value)
+    assert con.execute("SELECT last_xid FROM raw.webhook_inbox_cursor").fetchall() == [
+        (4000000000,)
+    ]
+
+
+@pytest.mark.slow
 def test_an_ingest_that_fails_half_way_leaves_rows_and_cursor_as_they_were(
     postgres_server: PostgresServer,
     inbox_db: str,

@@ -138,7 +138,6 @@ class InboxReader:
     """
 
     def __init__(self, url: str) -> None:
-
         self._url = url
         self._con = connect_inbox(url, "meetergo-webhook-ingest")
         try:
@@ -164,11 +163,11 @@ class InboxReader:
             raise ValueError(
                 f"the ingest's cursor into the webhook inbox at {self.location} is at "
                 f"transaction {after.xid}, beyond any this server has assigned ({self.next_xid}): "
-                "the inbox was restored into another cluster under the same id. Drain the old "
-                "inbox first, or start the new one empty (DELETE FROM "
-                "meetergo_webhook_inbox_identity and its rows give it a new id and cursor)"
+                "the inbox was copied into another cluster under the same id. Give it a new id "
+                "(UPDATE meetergo_webhook_inbox_identity SET inbox_id = gen_random_uuid()): the "
+                "ingest then reads it from the start, and deliveries it had read already count "
+                "once more in delivery_count"
             )
-
         params = {"xid": str(after.xid), "id": after.id, "horizon": str(self.horizon)}
         try:
             with self._con.cursor(name="webhook_inbox_rows") as cur:
@@ -193,7 +192,6 @@ class InboxReader:
         self._con.close()
 
     def _one(self, sql: str, params: dict[str, Any] | None = None) -> tuple[Any, ...]:
-
         try:
             with self._con.cursor() as cur:
                 cur.execute(sql, params)
@@ -204,7 +202,6 @@ class InboxReader:
 
 def quarantine_in_inbox(url: str, refused: list[tuple[datetime, str, bytes]]) -> None:
     """Commit ``(received_at, reason, raw)`` records to the inbox's quarantine table."""
-
     con = connect_inbox(url, "meetergo-webhook-ingest")
     try:
         with con.cursor() as cur:
@@ -219,7 +216,6 @@ def quarantine_in_inbox(url: str, refused: list[tuple[datetime, str, bytes]]) ->
 
 def newest_receipt(url: str) -> datetime | None:
     """When the inbox's newest delivery was received; None while it is empty."""
-
     con = connect_inbox(url, "meetergo-webhook-ingest")
     try:
         with con.cursor() as cur:
@@ -239,7 +235,6 @@ def _parse(url: str) -> dict[str, str]:
             f"{URL_VARIABLE} needs psycopg2: install the postgres extra "
             "(pip install -e '.[postgres]')"
         )
-
     try:
         return parse_dsn(url)
     except psycopg2.Error:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Iterator
 from contextlib import closing
 from pathlib import Path
 
@@ -48,7 +49,6 @@ def ingest_webhook_inbox(
     (an ``OSError`` without the URL's password) when the inbox cannot be read; then nothing
     is written.
     """
-    total = IngestResult()
     with (
         closing(InboxReader(inbox_url)) as reader,
         tempfile.TemporaryDirectory(prefix="webhook-inbox-ingest-") as scratch,
@@ -57,19 +57,8 @@ def ingest_webhook_inbox(
         con.execute(load_sql("webhooks/macros.sql"))
         start = _cursor(con, reader.inbox_id)
         loader = BatchLoader(con, INBOX_TABLE, Path(scratch), utc_now())
-        position = start
-        batch: list[InboxRow] = []
-        size = 0
-        for row in reader.rows(start):
-            batch.append(row)
-            size += len(row.body)
-            if size >= batch_bytes:
-                total += _load(loader, batch)
-                position, batch, size = batch[-1].position, [], 0
-        if batch:
-            total += _load(loader, batch)
-            position = batch[-1].position
-        if position != start:
+        total, position = _read(reader.rows(start), loader, batch_bytes)
+        if position is not None:
             params = {"inbox_id": reader.inbox_id, "last_xid": position.xid, "last_id": position.id}
             con.execute(load_sql("webhooks/save_inbox_cursor.sql"), params)
         con.execute(load_sql("webhooks/drop_temp_tables.sql"))
@@ -85,6 +74,38 @@ def ingest_webhook_inbox(
             held_back,
         )
     return total
+
+
+def _read(
+    rows: Iterator[InboxRow], loader: BatchLoader, batch_bytes: int
+) -> tuple[IngestResult, InboxPosition | None]:
+    """Load ``rows`` in batches of about ``batch_bytes``; the position of the last row read
+    (None when there was none)."""
+    total = IngestResult()
+    position: InboxPosition | None = None
+    batch: list[InboxRow] = []
+    size = 0
+    for row in rows:
+        position = row.position
+        if not _wraps_as_one_line(row.body):
+            loader.reject(row.body, f"inbox row {row.id}: the body is not one JSON object line")
+            total += IngestResult(lines_read=1, quarantined=1)
+            continue
+        batch.append(row)
+        size += len(row.body)
+        if size >= batch_bytes:
+            total += _load(loader, batch)
+            batch, size = [], 0
+    if batch:
+        total += _load(loader, batch)
+    return total, position
+
+
+def _wraps_as_one_line(body: bytes) -> bool:
+    """Whether ``body`` can be wrapped into one receiver log line: text starting with ``{``
+    and without line breaks (our receivers store only such bodies; the line reader judges
+    the rest of it)."""
+    return body.lstrip().startswith(b"{") and b"\n" not in body and b"\r" not in body
 
 
 def _load(loader: BatchLoader, rows: list[InboxRow]) -> IngestResult:

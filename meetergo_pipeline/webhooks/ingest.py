@@ -128,7 +128,7 @@ class BatchLoader:
         self._load_lines(chunk)
         malformed = self.con.execute(load_sql("webhooks/malformed_lines.sql")).fetchall()
         for line_no, line, reason in malformed:
-            self._reject(line.encode(), f"{reason} (line {line_no} {where})")
+            self.reject(line.encode(), f"{reason} (line {line_no} {where})")
         self.con.execute(load_sql("webhooks/batch_bodies.sql"))
         self.con.execute(load_sql("webhooks/canonical_events.sql"))
         counts = self.con.execute(load_sql("webhooks/count_deliveries.sql")).fetchone()
@@ -177,12 +177,13 @@ class BatchLoader:
                 if "\r" in text or "\x01" in text:
                     text = json.dumps(json.loads(text), separators=(",", ":"), ensure_ascii=False)
             except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError alike
-                self._reject(line, f"{type(exc).__name__} (line {number} {where})")
+                self.reject(line, f"{type(exc).__name__} (line {number} {where})")
                 text = ""
             cleaned.append(text.encode())
         return b"\n".join(cleaned)
 
-    def _reject(self, raw: bytes, reason: str) -> None:
+    def reject(self, raw: bytes, reason: str) -> None:
+        """Set ``raw`` aside for the quarantine, with ``reason``."""
         self.rejected.append(Rejected(self.source, reason, raw, utc_now()))
 
 
