@@ -5,6 +5,9 @@ Each ``*.jsonl`` / ``*.json`` file directly under the log dir is read from its c
 trailing line is left for the next run. Rows and cursors commit in ONE transaction, so a crash
 leaves both or neither and re-ingesting the same log gives the same table.
 
+``BatchLoader`` loads one batch of lines; the PostgreSQL inbox's ingest (``inbox_ingest.py``)
+feeds it its rows as receiver lines, so both sources share every step below.
+
 Lines are either our receiver's ``{"received_at", "body"}`` wrapper or, in files dropped in by
 other producers, a bare body per line. A ``.json`` file may hold one object, an array of
 bodies, or NDJSON; it is re-read whole whenever its size changes. Bare bodies get
