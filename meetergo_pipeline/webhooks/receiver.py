@@ -148,14 +148,14 @@ class WebhookReceiver:
     async def _store(self, send: Any, raw: bytes) -> int:
         verdict = judge_body(raw)
         received_at = utc_now()
+        if verdict.quarantine_reason is not None:
+            logger.warning(
+                "webhook quarantined (%d bytes): %s", len(raw), verdict.quarantine_reason
+            )
         try:
             if self._inbox is None:
                 await self._append_to_log(received_at, verdict, raw)
             else:
-                if verdict.quarantine_reason is not None:
-                    logger.warning(
-                        "webhook quarantined (%d bytes): %s", len(raw), verdict.quarantine_reason
-                    )
                 await self._inbox.store(
                     received_at, verdict.line_body, verdict.quarantine_reason, raw
                 )
@@ -170,9 +170,6 @@ class WebhookReceiver:
             line = delivery_line(received_at, verdict.line_body)
             await self._log.append(event_log_path(self.log_dir, received_at), line)
         if verdict.quarantine_reason is not None:
-            logger.warning(
-                "webhook quarantined (%d bytes): %s", len(raw), verdict.quarantine_reason
-            )
             record = quarantine_line(received_at, verdict.quarantine_reason, raw)
             await self._log.append(quarantine_path(self.log_dir, received_at), record)
 
