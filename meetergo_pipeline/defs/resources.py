@@ -183,9 +183,11 @@ class AnalyticsSettings(ConfigurableResource):
 
 
 class WebhookLogResource(ConfigurableResource):
-    """Where the receiver appends deliveries, and how long silence is tolerated."""
+    """Where the receivers store deliveries (the log dir, and the PostgreSQL inbox when one
+    is set), and how long silence is tolerated."""
 
     log_dir: str = str(DEFAULTS.webhook_log_dir)
+    inbox_url: str | None = None
     silence_warn_minutes: float = DEFAULTS.webhook_silence_warn_minutes
 
     @property
@@ -196,8 +198,8 @@ class WebhookLogResource(ConfigurableResource):
 def build_resources(settings: Settings) -> dict[str, Any]:
     """Every resource of the code location, from settings read by `Settings.from_env`.
 
-    The API key is passed as a Dagster `EnvVar`, so its value never shows in the UI; every
-    other value is passed as read and checked.
+    The API key, the pseudonym key and the inbox URL are passed as Dagster `EnvVar`s, so their
+    values never show in the UI; every other value is passed as read and checked.
     """
     return {
         "meetergo_api": MeetergoAPIResource(
@@ -238,6 +240,9 @@ def build_resources(settings: Settings) -> dict[str, Any]:
         ),
         "webhook_log": WebhookLogResource(
             log_dir=str(settings.webhook_log_dir),
+            inbox_url=(
+                EnvVar(variable("webhook_inbox_url")) if settings.webhook_inbox_url else None
+            ),
             silence_warn_minutes=settings.webhook_silence_warn_minutes,
         ),
     }

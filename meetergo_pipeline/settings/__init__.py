@@ -88,6 +88,7 @@ class Settings:
     automation: bool | None
     webhook_token: str | None = field(repr=False)
     webhook_log_dir: Path
+    webhook_inbox_url: str | None = field(repr=False)
     webhook_header_timeout_s: float
     webhook_body_timeout_s: float
     webhook_keepalive_s: float

@@ -118,6 +118,24 @@ class Url(Kind):
 
 
 @dataclass(frozen=True)
+class PostgresUrl(Kind):
+    """A libpq connection URL, opened with psycopg2 as it is (not a SQLAlchemy URL)."""
+
+    expected: str = (
+        "a PostgreSQL connection URL postgresql://USER:PASSWORD@HOST:5432/DATABASE "
+        "(without the +psycopg2 of a SQLAlchemy URL)"
+    )
+
+    def parse(self, raw: str) -> str:
+        return self.check(raw.strip())
+
+    def check(self, value: Any) -> str:
+        if not isinstance(value, str) or urlsplit(value).scheme not in ("postgresql", "postgres"):
+            raise self.invalid()
+        return value
+
+
+@dataclass(frozen=True)
 class ApiCredential(Kind):
     """A meetergo credential, in the format `Credential.parse` accepts (kept as given)."""
 
@@ -236,6 +254,7 @@ SHARE = Number(float, 0, 1, minimum_allowed=False)
 MONEY = Number(Decimal, 0)
 PATH = FsPath()
 URL = Url()
+POSTGRES_URL = PostgresUrl()
 FILE_MODE = FileMode()
 CREDENTIAL = ApiCredential()
 CRON = Cron()

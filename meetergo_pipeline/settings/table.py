@@ -20,6 +20,7 @@ from meetergo_pipeline.settings.kinds import (
     NON_NEGATIVE,
     PATH,
     POSITIVE,
+    POSTGRES_URL,
     SHARE,
     SWITCH,
     TEXT,
@@ -227,6 +228,15 @@ SETTINGS: tuple[Setting, ...] = (
         PATH,
         "where the receiver appends deliveries (and where other receivers may drop "
         "JSON/JSONL files)",
+    ),
+    Setting(
+        "MEETERGO_WEBHOOK_INBOX_URL",
+        None,
+        POSTGRES_URL,
+        "`postgresql://USER:PASSWORD@HOST:5432/DATABASE`: the receivers store deliveries in "
+        "this PostgreSQL inbox instead of the log dir, so several can run behind a load "
+        "balancer, and the ingest reads it too (see Webhooks); unset: the local log",
+        secret=True,
     ),
     Setting(
         "MEETERGO_WEBHOOK_HEADER_TIMEOUT_S",

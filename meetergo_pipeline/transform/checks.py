@@ -12,7 +12,7 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -398,12 +398,27 @@ def check_row_counts_against_api(con: duckdb.DuckDBPyConnection) -> CheckOutcome
     return CheckOutcome(True, "WARN", "row counts agree with the API", metadata)
 
 
-def check_webhook_log_silence(log_dir: Path, warn_after_minutes: float) -> CheckOutcome:
-    """WARN when no delivery has been appended for longer than the configured silence."""
+def check_webhook_log_silence(
+    log_dir: Path,
+    warn_after_minutes: float,
+    *,
+    inbox_in_use: bool = False,
+    inbox_newest: datetime | None = None,
+) -> CheckOutcome:
+    """WARN when no delivery has arrived for longer than the configured silence.
+
+    The newest delivery is the latest change to a log file under ``log_dir`` or, with a
+    PostgreSQL inbox (``inbox_in_use``), the inbox's newest receipt ``inbox_newest`` (None
+    while it is empty), whichever is later.
+    """
     logs = list(log_dir.glob("*.jsonl")) if log_dir.is_dir() else []
-    if not logs:
-        return CheckOutcome(False, "WARN", f"no webhook log in {log_dir} yet")
-    silent_minutes = (time.time() - max(p.stat().st_mtime for p in logs)) / 60
+    newest = [p.stat().st_mtime for p in logs]
+    if inbox_newest is not None:
+        newest.append(inbox_newest.timestamp())
+    if not newest:
+        where = f"{log_dir} or the webhook inbox" if inbox_in_use else str(log_dir)
+        return CheckOutcome(False, "WARN", f"no webhook log in {where} yet")
+    silent_minutes = (time.time() - max(newest)) / 60
     passed = silent_minutes <= warn_after_minutes
     verdict = "within" if passed else "beyond"
     return CheckOutcome(

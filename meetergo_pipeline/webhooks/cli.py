@@ -13,6 +13,7 @@ from meetergo_pipeline.webhooks.settings import ReceiverLimits
 
 TOKEN_VARIABLE = variable("webhook_token")
 LOG_DIR_VARIABLE = variable("webhook_log_dir")
+INBOX_VARIABLE = variable("webhook_inbox_url")
 
 
 def receiver_token(settings: Settings) -> str:
@@ -33,7 +34,10 @@ def add_webhooks_parser(subparsers: argparse._SubParsersAction) -> None:  # type
     webhooks = subparsers.add_parser(
         "webhooks",
         help="receive meetergo webhooks into a durable log",
-        description="Receive meetergo webhooks into day-rotated JSONL files under the log dir.",
+        description=(
+            "Receive meetergo webhooks into day-rotated JSONL files under the log dir, or "
+            f"into the PostgreSQL inbox of {INBOX_VARIABLE} when it is set."
+        ),
     )
     commands = webhooks.add_subparsers(dest="webhooks_command", metavar="COMMAND", required=True)
     serve = commands.add_parser(
@@ -55,7 +59,7 @@ def add_webhooks_parser(subparsers: argparse._SubParsersAction) -> None:  # type
         type=Path,
         default=None,
         help=f"where deliveries are stored (default: ${LOG_DIR_VARIABLE} or "
-        f"{DEFAULTS.webhook_log_dir}/)",
+        f"{DEFAULTS.webhook_log_dir}/); unused while ${INBOX_VARIABLE} is set",
     )
     serve.set_defaults(handler=run_serve)
 
@@ -67,6 +71,10 @@ def run_serve(args: argparse.Namespace) -> int:
     try:
         settings = Settings.from_env()
         token = receiver_token(settings)
+        if settings.webhook_inbox_url is not None:
+            from meetergo_pipeline.webhooks.inbox import check_inbox_url
+
+            check_inbox_url(settings.webhook_inbox_url)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -78,6 +86,7 @@ def run_serve(args: argparse.Namespace) -> int:
             host=args.host,
             port=args.port,
             limits=ReceiverLimits.from_settings(settings),
+            inbox_url=settings.webhook_inbox_url,
         )
     except ReceiverBindError as exc:
         from meetergo_pipeline.problems import bind_problem

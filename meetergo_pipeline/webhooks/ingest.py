@@ -5,6 +5,9 @@ Each ``*.jsonl`` / ``*.json`` file directly under the log dir is read from its c
 trailing line is left for the next run. Rows and cursors commit in ONE transaction, so a crash
 leaves both or neither and re-ingesting the same log gives the same table.
 
+``BatchLoader`` loads one batch of lines; the PostgreSQL inbox's ingest (``inbox_ingest.py``)
+feeds it its rows as receiver lines, so both sources share every step below.
+
 Lines are either our receiver's ``{"received_at", "body"}`` wrapper or, in files dropped in by
 other producers, a bare body per line. A ``.json`` file may hold one object, an array of
 bodies, or NDJSON; it is re-read whole whenever its size changes. Bare bodies get
@@ -69,67 +72,66 @@ def ingest_webhook_logs(
     """
     log_dir = Path(log_dir)
     total = IngestResult()
-    rejected: list[bytes] = []
+    rejected: list[Rejected] = []
     with tempfile.TemporaryDirectory(prefix="webhook-ingest-") as scratch, transaction(con):
         con.execute(load_sql("webhooks/macros.sql"))
         cursors = dict(con.execute(load_sql("webhooks/cursors.sql")).fetchall())
         for path in sorted([*log_dir.glob("*.jsonl"), *log_dir.glob("*.json")]):
-            reader = _FileIngest(con, path, Path(scratch), rejected)
+            reader = _FileIngest(con, path, Path(scratch))
             total += reader.run(cursors.get(path.name, 0), batch_bytes)
+            rejected += reader.loader.rejected
         con.execute(load_sql("webhooks/drop_temp_tables.sql"))
     if rejected:
         # After the commit: a rerun after a crash must not quarantine the same lines twice.
-        append_durably(quarantine_path(log_dir, utc_now()), rejected)
+        lines = [quarantine_line(r.at, r.reason, r.raw, source_file=r.source) for r in rejected]
+        append_durably(quarantine_path(log_dir, utc_now()), lines)
     return total
 
 
-class _FileIngest:
-    """One file's new bytes → batches of lines → rows, then its cursor."""
+@dataclass(frozen=True)
+class Rejected:
+    """A line the ingest could not use: where it came from, why, and its bytes."""
+
+    source: str
+    reason: str
+    raw: bytes
+    at: datetime
+
+
+class BatchLoader:
+    """Loads batches of log lines of one source into ``raw.webhook_events``.
+
+    Runs inside the caller's transaction, after ``macros.sql``; a line is a receiver wrapper
+    ``{"received_at", "body"}`` or a bare body, which gets ``fallback_received_at``. Rows carry
+    ``source`` as their ``source_file``. Unusable lines collect in ``rejected`` for the caller
+    to quarantine once its transaction has committed.
+    """
 
     def __init__(
-        self, con: duckdb.DuckDBPyConnection, path: Path, scratch: Path, rejected: list[bytes]
+        self,
+        con: duckdb.DuckDBPyConnection,
+        source: str,
+        scratch: Path,
+        fallback_received_at: datetime,
     ) -> None:
         self.con = con
-        self.path = path
+        self.source = source
         self.scratch = scratch / "lines.jsonl"
-        self.rejected = rejected
-        stat = path.stat()
-        self.size = stat.st_size
-        self.mtime = datetime.fromtimestamp(stat.st_mtime, UTC)
+        self.fallback_received_at = fallback_received_at
+        self.rejected: list[Rejected] = []
 
-    def run(self, offset: int, batch_bytes: int) -> IngestResult:
-        if offset == self.size:
-            return IngestResult()
-        if offset > self.size:
-            logger.warning("%s shrank below its cursor; reading it again", self.path.name)
-            offset = 0
-        if self.path.suffix == ".json":
-            data = self.path.read_bytes()
-            result = self._load(_json_document_lines(data), 0)
-            offset = len(data)
-        else:
-            result = IngestResult()
-            with self.path.open("rb") as stream:
-                while offset < self.size:
-                    stream.seek(offset)
-                    chunk = _complete_lines(stream, batch_bytes)
-                    if not chunk:
-                        break
-                    result += self._load(chunk, offset)
-                    offset += len(chunk)
-        _save_cursor(self.con, self.path.name, offset)
-        return IngestResult(files_read=1) + result
-
-    def _load(self, chunk: bytes, chunk_offset: int) -> IngestResult:
+    def load(self, chunk: bytes, where: str) -> IngestResult:
+        """Load one batch of lines; ``where`` places it in its source for quarantine reasons
+        (e.g. ``after byte 1024``)."""
         rejected_before = len(self.rejected)
         if _line_reader_would_refuse(chunk):
             # Odd dropped-in files only: clean line by line in Python (the slow path). A failed
             # DuckDB read would abort the whole transaction, so look before reading.
-            chunk = self._cleaned(chunk, chunk_offset)
+            chunk = self._cleaned(chunk, where)
         self._load_lines(chunk)
         malformed = self.con.execute(load_sql("webhooks/malformed_lines.sql")).fetchall()
         for line_no, line, reason in malformed:
-            self._reject(line.encode(), f"{reason} (line {line_no} after byte {chunk_offset})")
+            self.reject(line.encode(), f"{reason} (line {line_no} {where})")
         self.con.execute(load_sql("webhooks/batch_bodies.sql"))
         self.con.execute(load_sql("webhooks/canonical_events.sql"))
         counts = self.con.execute(load_sql("webhooks/count_deliveries.sql")).fetchone()
@@ -138,14 +140,14 @@ class _FileIngest:
             names = self.con.execute(load_sql("webhooks/unknown_types.sql")).fetchall()
             logger.info(
                 "%s: %d deliveries of event types meetergo does not document, kept: %s",
-                self.path.name,
+                self.source,
                 unknown,
                 ", ".join(name for (name,) in names),
             )
         self.con.execute(load_sql("webhooks/group_by_key.sql"))
         self.con.execute(load_sql("webhooks/count_repeats.sql"))
         (new,) = self.con.execute(
-            load_sql("webhooks/insert_new_events.sql"), {"source_file": self.path.name}
+            load_sql("webhooks/insert_new_events.sql"), {"source_file": self.source}
         ).fetchone()  # type: ignore[misc]
         quarantined = len(self.rejected) - rejected_before
         return IngestResult(
@@ -161,10 +163,14 @@ class _FileIngest:
         max_line = max(len(chunk) + 1, MIN_LINE_LIMIT)  # no line can be refused as too long
         self.con.execute(
             load_sql("webhooks/load_lines.sql"),
-            {"path": str(self.scratch), "max_line": max_line, "fallback_received_at": self.mtime},
+            {
+                "path": str(self.scratch),
+                "max_line": max_line,
+                "fallback_received_at": self.fallback_received_at,
+            },
         )
 
-    def _cleaned(self, chunk: bytes, chunk_offset: int) -> bytes:
+    def _cleaned(self, chunk: bytes, where: str) -> bytes:
         """The chunk with unreadable lines quarantined and blanked (line numbers stay put)."""
         cleaned: list[bytes] = []
         for number, raw in enumerate(chunk.split(b"\n"), start=1):
@@ -174,15 +180,49 @@ class _FileIngest:
                 if "\r" in text or "\x01" in text:
                     text = json.dumps(json.loads(text), separators=(",", ":"), ensure_ascii=False)
             except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError alike
-                self._reject(
-                    line, f"{type(exc).__name__} (line {number} after byte {chunk_offset})"
-                )
+                self.reject(line, f"{type(exc).__name__} (line {number} {where})")
                 text = ""
             cleaned.append(text.encode())
         return b"\n".join(cleaned)
 
-    def _reject(self, raw: bytes, reason: str) -> None:
-        self.rejected.append(quarantine_line(utc_now(), reason, raw, source_file=self.path.name))
+    def reject(self, raw: bytes, reason: str) -> None:
+        """Set ``raw`` aside for the quarantine, with ``reason``."""
+        self.rejected.append(Rejected(self.source, reason, raw, utc_now()))
+
+
+class _FileIngest:
+    """One file's new bytes → batches of lines → rows, then its cursor."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, path: Path, scratch: Path) -> None:
+        self.con = con
+        self.path = path
+        stat = path.stat()
+        self.size = stat.st_size
+        mtime = datetime.fromtimestamp(stat.st_mtime, UTC)
+        self.loader = BatchLoader(con, path.name, scratch, mtime)
+
+    def run(self, offset: int, batch_bytes: int) -> IngestResult:
+        if offset == self.size:
+            return IngestResult()
+        if offset > self.size:
+            logger.warning("%s shrank below its cursor; reading it again", self.path.name)
+            offset = 0
+        if self.path.suffix == ".json":
+            data = self.path.read_bytes()
+            result = self.loader.load(_json_document_lines(data), "after byte 0")
+            offset = len(data)
+        else:
+            result = IngestResult()
+            with self.path.open("rb") as stream:
+                while offset < self.size:
+                    stream.seek(offset)
+                    chunk = _complete_lines(stream, batch_bytes)
+                    if not chunk:
+                        break
+                    result += self.loader.load(chunk, f"after byte {offset}")
+                    offset += len(chunk)
+        _save_cursor(self.con, self.path.name, offset)
+        return IngestResult(files_read=1) + result
 
 
 def _line_reader_would_refuse(chunk: bytes) -> bool:

@@ -3,8 +3,9 @@
 meetergo does not sign payloads, so the unguessable token in the URL is the only secret: it is
 compared in constant time and never written to any log (the access log shows only
 ``/healthz``, ``/webhooks/meetergo/***`` or ``<other path>``; uvicorn's loggers are filtered).
-A delivery is acknowledged only after its line is fsync'd to the day's log file; the receiver
-never touches DuckDB (``ingest.py`` loads the log later).
+A delivery is acknowledged only after its line is fsync'd to the day's log file, or, with a
+PostgreSQL inbox (``inbox.py``), after its row is committed there; the receiver never touches
+DuckDB (``ingest.py`` and ``inbox_ingest.py`` load them later).
 
 Status codes, chosen for an at-least-once sender that retries any non-2xx:
 200 stored, 202 quarantined (valid JSON we cannot use; a retry would not help),
@@ -21,8 +22,9 @@ import logging
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from meetergo_pipeline.webhooks.body import first_key_wins, read_body_keys
@@ -34,6 +36,9 @@ from meetergo_pipeline.webhooks.log import (
     quarantine_path,
     utc_now,
 )
+
+if TYPE_CHECKING:
+    from meetergo_pipeline.webhooks.inbox_writer import InboxWriter
 
 MAX_BODY_BYTES = 256 * 1024
 MIN_TOKEN_LENGTH = 16
@@ -48,12 +53,18 @@ access_logger = logging.getLogger("meetergo_pipeline.webhooks.access")
 Scope = dict[str, Any]
 
 
-def create_receiver_app(token: str, log_dir: Path) -> WebhookReceiver:
-    """The receiver as an ASGI callable storing deliveries under ``log_dir``."""
+def create_receiver_app(token: str, log_dir: Path, inbox_url: str | None = None) -> WebhookReceiver:
+    """The receiver as an ASGI callable storing deliveries under ``log_dir``, or in the
+    PostgreSQL inbox at ``inbox_url`` (deliveries and quarantine alike) when one is given."""
     if len(token) < MIN_TOKEN_LENGTH:
         raise ValueError(f"webhook token must be at least {MIN_TOKEN_LENGTH} characters")
     install_token_masking(token)
-    return WebhookReceiver(token, Path(log_dir))
+    inbox = None
+    if inbox_url is not None:
+        from meetergo_pipeline.webhooks.inbox_writer import InboxWriter
+
+        inbox = InboxWriter(inbox_url)
+    return WebhookReceiver(token, Path(log_dir), inbox=inbox)
 
 
 @dataclass(frozen=True)
@@ -90,11 +101,18 @@ def judge_body(raw: bytes) -> Verdict:
 
 
 class WebhookReceiver:
-    def __init__(self, token: str, log_dir: Path, max_body_bytes: int = MAX_BODY_BYTES) -> None:
+    def __init__(
+        self,
+        token: str,
+        log_dir: Path,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        inbox: InboxWriter | None = None,
+    ) -> None:
         self._token = token.encode()
         self.log_dir = log_dir
         self.max_body_bytes = max_body_bytes
         self._log = EventLog()
+        self._inbox = inbox
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -130,21 +148,30 @@ class WebhookReceiver:
     async def _store(self, send: Any, raw: bytes) -> int:
         verdict = judge_body(raw)
         received_at = utc_now()
+        if verdict.quarantine_reason is not None:
+            logger.warning(
+                "webhook quarantined (%d bytes): %s", len(raw), verdict.quarantine_reason
+            )
         try:
-            if verdict.line_body is not None:
-                line = delivery_line(received_at, verdict.line_body)
-                await self._log.append(event_log_path(self.log_dir, received_at), line)
-            if verdict.quarantine_reason is not None:
-                logger.warning(
-                    "webhook quarantined (%d bytes): %s", len(raw), verdict.quarantine_reason
+            if self._inbox is None:
+                await self._append_to_log(received_at, verdict, raw)
+            else:
+                await self._inbox.store(
+                    received_at, verdict.line_body, verdict.quarantine_reason, raw
                 )
-                record = quarantine_line(received_at, verdict.quarantine_reason, raw)
-                await self._log.append(quarantine_path(self.log_dir, received_at), record)
         except OSError as exc:
             logger.error("webhook not stored, answering 503: %s", exc.strerror or exc)
             return await _respond(send, 503, "storage unavailable")
         message = {200: "stored", 202: "quarantined"}.get(verdict.status, verdict.quarantine_reason)
         return await _respond(send, verdict.status, message or "rejected")
+
+    async def _append_to_log(self, received_at: datetime, verdict: Verdict, raw: bytes) -> None:
+        if verdict.line_body is not None:
+            line = delivery_line(received_at, verdict.line_body)
+            await self._log.append(event_log_path(self.log_dir, received_at), line)
+        if verdict.quarantine_reason is not None:
+            record = quarantine_line(received_at, verdict.quarantine_reason, raw)
+            await self._log.append(quarantine_path(self.log_dir, received_at), record)
 
     def _token_matches(self, path: str) -> bool:
         return hmac.compare_digest(path[len(WEBHOOK_PREFIX) :].encode(), self._token)
@@ -169,9 +196,13 @@ class WebhookReceiver:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                if self._inbox is not None:
+                    await self._inbox.open()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 await self._log.aclose()
+                if self._inbox is not None:
+                    await self._inbox.aclose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 

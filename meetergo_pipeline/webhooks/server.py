@@ -32,24 +32,27 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8766,
     limits: ReceiverLimits | None = None,
+    inbox_url: str | None = None,
 ) -> None:
     """Serve until SIGINT/SIGTERM, then stop gracefully and return.
 
     ``port=0`` picks a free port (logged on startup). On the signal the receiver stops
     accepting, cuts off requests whose body is still arriving, lets requests being stored
-    finish (fsync and answer, for up to ``GRACEFUL_STOP_S``) and closes its log.
+    finish (fsync or commit and answer, for up to ``GRACEFUL_STOP_S``) and closes its log or
+    its inbox connection. With ``inbox_url`` deliveries go to that PostgreSQL inbox, never
+    to ``log_dir``; the URL is never logged (only its host, port and database).
     """
     limits = limits or ReceiverLimits()
     sock = _bind(host, port)
     bound_host, bound_port = sock.getsockname()[:2]
-    server = uvicorn.Server(_config(token, log_dir, limits))
+    server = uvicorn.Server(_config(token, log_dir, limits, inbox_url))
     logger.info(
-        "webhook receiver listening on http://%s:%d%s, log dir %s "
+        "webhook receiver listening on http://%s:%d%s, %s "
         "(headers %g s, body %g s, keep-alive %g s, at most %d connections)",
         bound_host,
         bound_port,
         MASKED_PATH,
-        log_dir,
+        _storage(log_dir, inbox_url),
         limits.header_timeout_s,
         limits.body_timeout_s,
         limits.keepalive_s,
@@ -83,6 +86,7 @@ class ReceiverServer:
         host: str = "127.0.0.1",
         port: int = 0,
         limits: ReceiverLimits | None = None,
+        inbox_url: str | None = None,
     ) -> None:
         self.token = token
         self.log_dir = Path(log_dir)
@@ -90,7 +94,8 @@ class ReceiverServer:
         bound_host, self.port = self._sock.getsockname()[:2]
         self.base_url = f"http://{bound_host}:{self.port}"
         self.url = f"{self.base_url}{WEBHOOK_PREFIX}{token}"
-        self._server = uvicorn.Server(_config(token, self.log_dir, limits or ReceiverLimits()))
+        config = _config(token, self.log_dir, limits or ReceiverLimits(), inbox_url)
+        self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
         )
@@ -123,9 +128,20 @@ def _stop_requested(signum: int, frame: FrameType | None) -> None:
     raise _StopRequested
 
 
-def _config(token: str, log_dir: Path, limits: ReceiverLimits) -> uvicorn.Config:
+def _storage(log_dir: Path, inbox_url: str | None) -> str:
+    """Where deliveries go, as the startup line says it (never the inbox's URL)."""
+    if inbox_url is None:
+        return f"log dir {log_dir}"
+    from meetergo_pipeline.webhooks.inbox import inbox_location
+
+    return f"PostgreSQL inbox {inbox_location(inbox_url)}"
+
+
+def _config(
+    token: str, log_dir: Path, limits: ReceiverLimits, inbox_url: str | None = None
+) -> uvicorn.Config:
     return uvicorn.Config(
-        create_receiver_app(token, log_dir),
+        create_receiver_app(token, log_dir, inbox_url),
         http=guarded_protocol_factory(limits),  # type: ignore[arg-type]
         ws="none",
         timeout_keep_alive=limits.keepalive_s,  # type: ignore[arg-type]

@@ -32,6 +32,8 @@ from meetergo_pipeline.transform.checks import (
     check_webhook_log_silence,
 )
 from meetergo_pipeline.warehouse.sync import sync_api_to_raw
+from meetergo_pipeline.webhooks.inbox import newest_receipt
+from meetergo_pipeline.webhooks.inbox_ingest import ingest_webhook_inbox
 from meetergo_pipeline.webhooks.ingest import ingest_webhook_logs
 
 APPOINTMENTS = asset_key(model("raw.appointments"))
@@ -114,13 +116,21 @@ def raw_api_tables(
 def raw_webhook_events(
     context: AssetExecutionContext, warehouse: MeetergoWarehouse, webhook_log: WebhookLogResource
 ):
-    """Deduplicated webhook events read incrementally from the receiver's JSONL log."""
+    """Deduplicated webhook events read incrementally from the receiver's JSONL log, and from
+    the PostgreSQL inbox when one is set."""
     with warehouse.get_connection() as con:
         result = ingest_webhook_logs(con, webhook_log.path)
+        if webhook_log.inbox_url:
+            result += ingest_webhook_inbox(con, webhook_log.inbox_url)
         described = table_metadata(con, WEBHOOK_EVENTS_MODEL.table)
     context.log.info(f"webhook log: {result}")
     yield MaterializeResult(metadata={**described, **asdict(result)})
-    silence = check_webhook_log_silence(webhook_log.path, webhook_log.silence_warn_minutes)
+    silence = check_webhook_log_silence(
+        webhook_log.path,
+        webhook_log.silence_warn_minutes,
+        inbox_in_use=bool(webhook_log.inbox_url),
+        inbox_newest=newest_receipt(webhook_log.inbox_url) if webhook_log.inbox_url else None,
+    )
     yield to_check_result(WEBHOOK_EVENTS, "webhook_log_not_silent", silence)
 
 

@@ -78,6 +78,15 @@ CREATE TABLE IF NOT EXISTS raw.webhook_log_cursor (
     updated_at  TIMESTAMPTZ NOT NULL
 );
 
+-- Cursor into each PostgreSQL inbox (MEETERGO_WEBHOOK_INBOX_URL), by the inbox's id: the
+-- (transaction id, row id) of the last row read; committed with the rows read.
+CREATE TABLE IF NOT EXISTS raw.webhook_inbox_cursor (
+    inbox_id   VARCHAR PRIMARY KEY,
+    last_xid   UBIGINT NOT NULL,
+    last_id    BIGINT NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL
+);
+
 -- Sync state (high-water marks, last sweep); written in the same transaction as the data.
 CREATE TABLE IF NOT EXISTS raw.sync_state (
     state_key  VARCHAR PRIMARY KEY,
