@@ -1,6 +1,6 @@
 # Two commands do everything on a fresh machine with Python >= 3.11:
 #   make run    create .venv, install the locked dependencies, run the main job
-#   make test   same bootstrap, then ruff and the whole test suite
+#   make test   same bootstrap, then ruff (lint and format), mypy and the whole test suite
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -27,6 +27,8 @@ run: install
 
 test: install
 	$(BIN)/ruff check $(SOURCES)
+	$(BIN)/ruff format --check $(SOURCES)
+	$(BIN)/python -m mypy meetergo_pipeline
 	$(BIN)/pytest -q
 
 test-fast: install
@@ -41,7 +43,6 @@ format: install
 	$(BIN)/ruff format $(SOURCES)
 
 typecheck: install
-	$(BIN)/python -c 'import mypy' 2>/dev/null || $(PIP) install mypy
 	$(BIN)/python -m mypy meetergo_pipeline
 
 bench: install

@@ -30,7 +30,7 @@ from meetergo_pipeline.defs.stopping import execute_until_done_or_stopped
 from meetergo_pipeline.models import published_models
 from meetergo_pipeline.report import report_path_for
 from meetergo_pipeline.settings import Settings
-from meetergo_pipeline.sql import load_sql
+from meetergo_pipeline.sql import load_sql, one_row
 
 
 def run_sync_job(mode: str, *, verbose: bool = False, persistent: bool = False) -> int:
@@ -153,7 +153,7 @@ def _print_summary(result: ExecuteInProcessResult, elapsed: float, snapshot: Pat
     try:
         for model in published_models():
             sql = load_sql("tables/count_rows.sql", table=model.table)
-            (rows,) = con.execute(sql).fetchone()  # type: ignore[misc]
+            (rows,) = one_row(con, sql)
             print(f"  {model.table:<36} {rows:>9} rows", file=out)
         running_month = _running_month_usage(con)
     finally:

@@ -12,6 +12,9 @@ from __future__ import annotations
 import re
 from functools import cache
 from importlib.resources import files
+from typing import Any
+
+import duckdb
 
 PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 
@@ -35,3 +38,11 @@ def load_sql(relative_path: str, **fills: str) -> str:
 @cache
 def _read(relative_path: str) -> str:
     return files(__package__).joinpath(relative_path).read_text(encoding="utf-8")
+
+
+def one_row(con: duckdb.DuckDBPyConnection, sql: str, parameters: object = None) -> tuple[Any, ...]:
+    """The single row `sql` returns (an aggregate, a setting); RuntimeError if it returns none."""
+    row = con.execute(sql, parameters).fetchone()
+    if row is None:
+        raise RuntimeError(f"expected one row from: {sql.strip().splitlines()[0]}")
+    return row

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 import duckdb
 
-from meetergo_pipeline.sql import load_sql
+from meetergo_pipeline.sql import load_sql, one_row
 from meetergo_pipeline.transform.settings import TransformSettings
 
 Severity = Literal["WARN", "ERROR"]
@@ -152,7 +152,7 @@ def check_unique_ids(
         key=key,
         key_not_null=" AND ".join(f"{name} IS NOT NULL" for name in quoted),
     )
-    rows, duplicated_ids, sample = con.execute(sql).fetchone()
+    rows, duplicated_ids, sample = one_row(con, sql)
     passed = duplicated_ids == 0
     named = ", ".join(columns) if len(columns) == 1 else f"({', '.join(columns)})"
     return CheckOutcome(
@@ -198,9 +198,9 @@ def check_appointments_reference_known_entities(con: duckdb.DuckDBPyConnection) 
     A webhook can announce a booking before the next API sync brings its meeting type or
     host, so a miss is a warning, not a blocker.
     """
-    unknown_meeting_types, unknown_hosts, sample = con.execute(
-        load_sql("checks/unknown_references.sql")
-    ).fetchone()
+    unknown_meeting_types, unknown_hosts, sample = one_row(
+        con, load_sql("checks/unknown_references.sql")
+    )
     passed = unknown_meeting_types == 0 and unknown_hosts == 0
     return CheckOutcome(
         passed=passed,
@@ -342,7 +342,7 @@ def check_reconciliation(
 
     Sums ``total_mismatches`` over days on or after ``since`` (all days when None); WARN.
     """
-    totals = con.execute(load_sql("checks/reconciliation_totals.sql"), {"since": since}).fetchone()
+    totals = one_row(con, load_sql("checks/reconciliation_totals.sql"), {"since": since})
     names = (
         "events_without_api_appointment",
         "creations_without_event",

@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 
 from meetergo_pipeline.settings import variable
-from meetergo_pipeline.sql import load_sql
+from meetergo_pipeline.sql import load_sql, one_row
 
 CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv")
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -50,7 +50,7 @@ def load_api_booking_ids(con: duckdb.DuckDBPyConnection, path: Path | None) -> i
         ) from None
     except duckdb.Error as error:
         raise ValueError(f"{setting}: the file cannot be read: {_first_line(error)}") from None
-    (listed,) = con.execute("SELECT count(*) FROM api_booking_ids").fetchone()  # type: ignore[misc]
+    (listed,) = one_row(con, "SELECT count(*) FROM api_booking_ids")
     return int(listed)
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import duckdb
 
 from meetergo_pipeline.models import Layer, Model, models_in
-from meetergo_pipeline.sql import load_sql
+from meetergo_pipeline.sql import load_sql, one_row
 from meetergo_pipeline.transform.metering import (
     drop_api_booking_ids,
     load_api_booking_ids,
@@ -131,7 +131,7 @@ def _layer_transaction(con: duckdb.DuckDBPyConnection, schema: Layer) -> Iterato
     The pin makes any offset-less timestamp text in payloads read as UTC and is restored
     afterwards; reporting time zones are applied explicitly in the SQL.
     """
-    (previous_zone,) = con.execute("SELECT current_setting('TimeZone')").fetchone()
+    (previous_zone,) = one_row(con, "SELECT current_setting('TimeZone')")
     con.execute("SET TimeZone = 'UTC'")
     try:
         with transaction(con):
@@ -145,7 +145,7 @@ def _row_counts(con: duckdb.DuckDBPyConnection, layer: Layer) -> dict[str, int]:
     """Rows of every model of ``layer``, by qualified table name."""
     counts: dict[str, int] = {}
     for model in models_in(layer):
-        (count,) = con.execute(load_sql("tables/count_rows.sql", table=model.table)).fetchone()
+        (count,) = one_row(con, load_sql("tables/count_rows.sql", table=model.table))
         counts[model.table] = int(count)
     return counts
 
@@ -160,7 +160,7 @@ def _require_core(con: duckdb.DuckDBPyConnection) -> None:
             if table.startswith("core.")
         }
     )
-    (missing,) = con.execute(load_sql("tables/missing_tables.sql"), {"tables": wanted}).fetchone()
+    (missing,) = one_row(con, load_sql("tables/missing_tables.sql"), {"tables": wanted})
     if missing:
         raise RuntimeError(
             f"core tables are missing ({', '.join(missing)}): run build_core before build_analytics"

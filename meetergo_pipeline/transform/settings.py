@@ -27,7 +27,7 @@ from pathlib import Path
 import duckdb
 
 from meetergo_pipeline.settings import DEFAULTS, Settings, check_values, variable
-from meetergo_pipeline.sql import load_sql
+from meetergo_pipeline.sql import load_sql, one_row
 
 # The aliases the predicate may use, as the probe (sql/metering/predicate_probe.sql) and the
 # model (sql/analytics/metered_bookings.sql) both define them.
@@ -84,10 +84,11 @@ def validate_against_database(con: duckdb.DuckDBPyConnection, settings: Transfor
     """
     zone_variable = variable("reporting_timezone")
     predicate_variable = variable("metered_booking_predicate")
-    (zone_known,) = con.execute(
+    (zone_known,) = one_row(
+        con,
         "SELECT count(*) > 0 FROM pg_timezone_names() WHERE name = $zone",
         {"zone": settings.reporting_timezone},
-    ).fetchone()
+    )
     if not zone_known:
         raise ValueError(
             f"{zone_variable}={settings.reporting_timezone!r} is not a time zone DuckDB "

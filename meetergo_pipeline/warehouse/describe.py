@@ -13,7 +13,7 @@ from datetime import date
 
 import duckdb
 
-from meetergo_pipeline.sql import load_sql
+from meetergo_pipeline.sql import load_sql, one_row
 from meetergo_pipeline.warehouse.publish import contract_select
 
 PREVIEW_ROWS = 10
@@ -74,7 +74,7 @@ def table_comment(con: duckdb.DuckDBPyConnection, table: str) -> str | None:
 
 def row_count(con: duckdb.DuckDBPyConnection, table: str) -> int:
     """Every row of `table`, tombstoned ones included."""
-    (count,) = con.execute(load_sql("tables/count_rows.sql", table=table)).fetchone()  # type: ignore[misc]
+    (count,) = one_row(con, load_sql("tables/count_rows.sql", table=table))
     return int(count)
 
 

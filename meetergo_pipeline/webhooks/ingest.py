@@ -35,7 +35,7 @@ from typing import BinaryIO
 
 import duckdb
 
-from meetergo_pipeline.sql import load_sql
+from meetergo_pipeline.sql import load_sql, one_row
 from meetergo_pipeline.warehouse.transaction import transaction
 from meetergo_pipeline.webhooks.log import append_durably, quarantine_line, quarantine_path, utc_now
 
@@ -134,8 +134,7 @@ class BatchLoader:
             self.reject(line.encode(), f"{reason} (line {line_no} {where})")
         self.con.execute(load_sql("webhooks/batch_bodies.sql"))
         self.con.execute(load_sql("webhooks/canonical_events.sql"))
-        counts = self.con.execute(load_sql("webhooks/count_deliveries.sql")).fetchone()
-        deliveries, unknown = counts  # type: ignore[misc]
+        deliveries, unknown = one_row(self.con, load_sql("webhooks/count_deliveries.sql"))
         if unknown:
             names = self.con.execute(load_sql("webhooks/unknown_types.sql")).fetchall()
             logger.info(
@@ -146,9 +145,9 @@ class BatchLoader:
             )
         self.con.execute(load_sql("webhooks/group_by_key.sql"))
         self.con.execute(load_sql("webhooks/count_repeats.sql"))
-        (new,) = self.con.execute(
-            load_sql("webhooks/insert_new_events.sql"), {"source_file": self.source}
-        ).fetchone()  # type: ignore[misc]
+        (new,) = one_row(
+            self.con, load_sql("webhooks/insert_new_events.sql"), {"source_file": self.source}
+        )
         quarantined = len(self.rejected) - rejected_before
         return IngestResult(
             lines_read=deliveries + quarantined,
@@ -286,8 +285,7 @@ def backfill_webhook_events(con: duckdb.DuckDBPyConnection) -> int:
     ingest wrote have ``payload_format`` set. ``event_key`` stays as stored. ``con`` must not
     be inside a transaction.
     """
-    counts = con.execute(load_sql("webhooks/count_unfilled.sql")).fetchone()
-    (unfilled,) = counts  # type: ignore[misc]
+    (unfilled,) = one_row(con, load_sql("webhooks/count_unfilled.sql"))
     if not unfilled:
         return 0
     with transaction(con):

@@ -26,7 +26,7 @@ from meetergo_pipeline.defs.resources import (
 from meetergo_pipeline.defs.stopping import stop_ends_run
 from meetergo_pipeline.models import model, raw_api_models
 from meetergo_pipeline.problems import unrecoverable
-from meetergo_pipeline.sql import load_sql
+from meetergo_pipeline.sql import load_sql, one_row
 from meetergo_pipeline.transform.checks import (
     check_row_counts_against_api,
     check_webhook_log_silence,
@@ -139,5 +139,5 @@ def _live_row_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     counts: dict[str, int] = {}
     for api_model in raw_api_models():
         sql = load_sql("raw/count_live_rows.sql", table=api_model.table)
-        (counts[api_model.table],) = con.execute(sql).fetchone()  # type: ignore[misc]
+        (counts[api_model.table],) = one_row(con, sql)
     return counts
