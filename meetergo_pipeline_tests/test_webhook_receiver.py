@@ -170,6 +170,21 @@ def test_malformed_json_is_400_quarantined_and_next_delivery_ok(
     assert [line["body"]["id"] for line in logged(log_dir)] == ["apt-1"]
 
 
+def test_bodies_the_ingest_cannot_read_alike_are_400_and_quarantined(
+    server: ReceiverServer, log_dir: Path
+) -> None:
+    """A lone surrogate escape and nesting past the parser's limit: refused, not a 500."""
+    lone_surrogate = b'{"webhookType": "booking_created", "id": "apt-s", "notes": "\\ud800"}'
+    deep = b'{"webhookType": "x", "n": ' + b"[" * 20_000 + b"]" * 20_000 + b"}"
+    pair = b'{"webhookType": "booking_created", "id": "apt-p", "notes": "\\ud83d\\ude00"}'
+    assert httpx.post(server.url, content=lone_surrogate).status_code == 400
+    assert httpx.post(server.url, content=deep).status_code == 400
+    assert httpx.post(server.url, content=pair).status_code == 200
+    reasons = [record["reason"] for record in quarantined(log_dir)]
+    assert reasons == ["malformed JSON: UnicodeEncodeError", "malformed JSON: RecursionError"]
+    assert [line["body"]["id"] for line in logged(log_dir)] == ["apt-p"]
+
+
 def test_booking_without_id_is_2xx_and_quarantined(server: ReceiverServer, log_dir: Path) -> None:
     body = {"webhookType": "booking_created", "start": "2025-03-01T10:00:00Z"}
     response = httpx.post(server.url, json=body)

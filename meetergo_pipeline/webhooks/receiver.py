@@ -80,13 +80,17 @@ def judge_body(raw: bytes) -> Verdict:
     """Validate a body without trusting it; unknown event types are kept as they are.
 
     A booking event without an appointment id is quarantined: ``read_body_keys`` reads type
-    and id as the ingest does (``body.py``).
+    and id as the ingest does (``body.py``). What the ingest could not read the same way is
+    refused with 400: nesting deeper than the parser's recursion limit, and text escapes that
+    decode to a lone surrogate (no UTF-8 text can hold one).
     """
     try:
         parsed = json.loads(
             raw.decode("utf-8"), parse_constant=_reject_constant, object_pairs_hook=first_key_wins
         )
-    except (UnicodeDecodeError, ValueError) as exc:
+        if b"\\u" in raw:
+            json.dumps(parsed, ensure_ascii=False).encode("utf-8")
+    except (UnicodeError, ValueError, RecursionError) as exc:
         return Verdict(400, quarantine_reason=f"malformed JSON: {type(exc).__name__}")
     if not isinstance(parsed, dict):
         return Verdict(400, quarantine_reason=f"JSON {type(parsed).__name__}, not an object")
