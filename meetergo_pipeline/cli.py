@@ -14,6 +14,11 @@ from meetergo_pipeline import stop
 from meetergo_pipeline.client import MeetergoError, build_client
 from meetergo_pipeline.settings import SETTINGS, Settings, markdown_table
 
+# `run`'s demo tenant: seconds between its rounds of bookings, moves and cancellations, and
+# how long it books before the sync starts.
+DEMO_LIVE_INTERVAL_S = 1.0
+DEMO_WARM_UP_S = 4.0
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run a command; a failure prints one `error:` line (the traceback too with --verbose)."""
@@ -64,8 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser(
         "run",
         help="the main job on the embedded default (simulator when MEETERGO_API_KEY is unset)",
-        description="Run the sync job. Without MEETERGO_API_KEY, a simulated tenant is served "
-        "on loopback first and the sync is pointed at it.",
+        description="Run the sync job. Without MEETERGO_API_KEY, a live simulated tenant and "
+        "a webhook receiver registered with it are served on loopback first (bookings keep "
+        "being made, moved and cancelled, and their webhooks arrive), and the sync is "
+        "pointed at both.",
     )
     _add_simulator_options(run)
     _add_verbose_option(run)
@@ -212,7 +219,24 @@ def _add_verbose_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    return _on_embedded_default(args, lambda _settings: _sync(args))
+    """The sync against MEETERGO_API_KEY's API; without a key, the demo of both halves.
+
+    The demo serves the live simulated tenant with a registered receiver (`live_tenant`),
+    lets it book, move and cancel for `DEMO_WARM_UP_S` while the webhooks arrive, then syncs
+    with live mode still running: the run ingests the webhook log (core.booking_events) and
+    reads the API.
+    """
+    settings = Settings.from_env()
+    if settings.api_key:
+        return _sync(args)
+    from meetergo_pipeline.live_tenant import SimulatedTenant, live_tenant
+
+    tenant = SimulatedTenant(args.seed, args.users, args.appointments)
+    with live_tenant(settings, tenant, DEMO_LIVE_INTERVAL_S) as environment:
+        os.environ.update(environment)
+        print(f"letting the tenant book for {DEMO_WARM_UP_S:g} s, then syncing", flush=True)
+        time.sleep(DEMO_WARM_UP_S)
+        return _sync(args)
 
 
 def _dev(args: argparse.Namespace) -> int:

@@ -3,37 +3,30 @@
 With MEETERGO_API_KEY set it runs `dagster dev -w workspace.yaml` against the configured API.
 Without one it first serves the embedded simulator in live mode (bookings keep being made,
 moved and cancelled), starts the webhook receiver on loopback, registers the receiver with
-the simulator's webhook API, and points the code location at both, so "Materialize all"
-syncs the simulated tenant and its webhooks. The schedules and the sensor then start switched
-off (`MEETERGO_AUTOMATION=off` unless it is set): the tenant lives only as long as the
-session. Either way the instance is the persistent one `make run` records its runs in
-(`dagster_home.py`).
+the simulator's webhook API (`live_tenant.py`, shared with `run`), and points the code
+location at both, so "Materialize all" syncs the simulated tenant and its webhooks. The
+schedules and the sensor then start switched off (`MEETERGO_AUTOMATION=off` unless it is
+set): the tenant lives only as long as the session. Either way the instance is the
+persistent one `make run` records its runs in (`dagster_home.py`).
 """
 
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from meetergo_pipeline.client import connect
 from meetergo_pipeline.dagster_home import dagster_home, prepare_dagster_home
+from meetergo_pipeline.live_tenant import SimulatedTenant, live_tenant
 from meetergo_pipeline.settings import Settings, variable
-from meetergo_pipeline.webhooks.receiver import MASKED_PATH
-from meetergo_pipeline.webhooks.server import ReceiverServer
-from meetergo_pipeline.webhooks.settings import ReceiverLimits
 
 WORKSPACE = Path("workspace.yaml")
 LIVE_INTERVAL_S = 10.0
-# The event types the pipeline reads (booking lifecycle, new users).
-SUBSCRIBED_EVENTS = ("booking_created", "booking_rescheduled", "booking_cancelled", "new_employee")
 STOP_TIMEOUT_S = 60.0
 
 
@@ -66,58 +59,12 @@ def serve_dev(options: DevOptions) -> int:
     if settings.api_key:
         print(f"api: {settings.api_base_url}")
         return run_dagster_dev(environment, options)
-    with simulated_tenant(settings, options) as simulated:
+    tenant = SimulatedTenant(options.seed, options.users, options.appointments)
+    with live_tenant(settings, tenant, LIVE_INTERVAL_S) as simulated:
         environment.update(simulated)
         if settings.automation is None:
             environment[variable("automation")] = "off"
         return run_dagster_dev(environment, options)
-
-
-@contextmanager
-def simulated_tenant(settings: Settings, options: DevOptions) -> Iterator[dict[str, str]]:
-    """Serve the simulator (live) and the webhook receiver, registered with each other, for
-    the block; yields the MEETERGO_API_* variables pointing the pipeline at the simulator."""
-    from meetergo_pipeline.simulator.process import simulator_process
-
-    live = ("--live", "--live-interval", f"{LIVE_INTERVAL_S:g}")
-    token = settings.webhook_token or secrets.token_urlsafe(32)
-    log_dir = settings.webhook_log_dir
-    with (
-        simulator_process(options.seed, options.users, options.appointments, live) as simulator,
-        ReceiverServer(token, log_dir, limits=ReceiverLimits.from_settings(settings)) as receiver,
-    ):
-        environment = simulator.environment()
-        register_receiver(environment, receiver.url)
-        print(
-            f"simulator: {simulator.base_url} ({options.users} users, "
-            f"{options.appointments} appointments, live)"
-        )
-        print(
-            f"webhook receiver: {receiver.base_url}{MASKED_PATH}, registered with the "
-            f"simulator, log in {log_dir}"
-        )
-        yield environment
-
-
-def register_receiver(environment: Mapping[str, str], receiver_url: str) -> str:
-    """Register `receiver_url` with the API's webhook endpoint (`POST /webhooks`) for the
-    events the pipeline reads; returns the webhook's id. POSTs are never re-sent."""
-    client = connect(
-        environment["MEETERGO_API_BASE_URL"],
-        environment["MEETERGO_API_KEY"],
-        acting_user_id=environment.get("MEETERGO_API_USER_ID"),
-    )
-    with client:
-        webhook = client.http.request(
-            "POST",
-            "/webhooks",
-            json={
-                "endpoint": receiver_url,
-                "eventTypes": list(SUBSCRIBED_EVENTS),
-                "description": "meetergo-pipeline dev",
-            },
-        )
-    return str(webhook["id"])
 
 
 def run_dagster_dev(environment: Mapping[str, str], options: DevOptions) -> int:

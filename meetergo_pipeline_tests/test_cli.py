@@ -38,6 +38,9 @@ README = Path(__file__).parents[1] / "README.md"
         ["simulate"],
         ["webhooks"],
         ["webhooks", "serve"],
+        ["webhooks", "register"],
+        ["webhooks", "list"],
+        ["webhooks", "unregister"],
     ],
 )
 def test_every_command_has_help(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -186,9 +189,12 @@ def test_summary_grades_failed_checks_and_ends_with_billing_and_the_snapshot(
     ]
 
 
-def run_on_embedded_default(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """The console script as `make run` starts it: no MEETERGO_* variables set."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEETERGO_")}
+def run_on_embedded_default(
+    cwd: Path, *args: str, **variables: str
+) -> subprocess.CompletedProcess[str]:
+    """The console script as `make run` starts it: no MEETERGO_* variables set but
+    `variables`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEETERGO_")} | variables
     completed = subprocess.run(
         [str(SCRIPT), *args],
         cwd=cwd,
@@ -203,9 +209,15 @@ def run_on_embedded_default(cwd: Path, *args: str) -> subprocess.CompletedProces
 
 
 @pytest.mark.slow
-def test_run_on_the_embedded_default_builds_the_snapshot(tmp_path: Path) -> None:
-    """`make run`'s command: simulator child + Dagster sync + published snapshot."""
-    completed = run_on_embedded_default(tmp_path, "run", "--users", "4", "--appointments", "300")
+def test_run_on_the_embedded_default_builds_the_snapshot_with_webhooks(tmp_path: Path) -> None:
+    """`make run`'s command: live simulator child + registered receiver + Dagster sync +
+    published snapshot; the receiver's token never shows."""
+    token = "demo-receiver-token-0123456789abcdef"
+    completed = run_on_embedded_default(
+        tmp_path, "run", "--users", "4", "--appointments", "300", MEETERGO_WEBHOOK_TOKEN=token
+    )
+    assert token not in completed.stdout + completed.stderr
+    assert "/webhooks/meetergo/***, registered with the simulator" in completed.stdout
     assert "sync succeeded" in completed.stdout
     assert "api: mode full sweep, " in completed.stdout
     assert "core.appointments" in completed.stdout
@@ -216,12 +228,24 @@ def test_run_on_the_embedded_default_builds_the_snapshot(tmp_path: Path) -> None
     assert lines[-5].startswith("billing:  ") and " metered bookings" in lines[-5]
     assert lines[-4].startswith("          projected ") and "; alert " in lines[-4]
     assert "check failed" not in completed.stdout
-    assert "  WARN  check raw/webhook_events webhook_log_not_silent: " in completed.stdout
+    # The receiver got the live tenant's webhooks before the sync read its log.
+    assert "webhook_log_not_silent" not in completed.stdout
     assert (tmp_path / "data" / "meetergo_report.html").stat().st_size > 0
     con = duckdb.connect(str(tmp_path / "data" / "meetergo_analytics.duckdb"), read_only=True)
     try:
         assert con.execute("SELECT count(*) FROM core.users").fetchone() == (4,)
-        assert con.execute("SELECT count(*) FROM core.appointments").fetchone() == (300,)
+        [(appointments,)] = con.execute("SELECT count(*) FROM core.appointments").fetchall()
+        assert appointments > 300  # the live tenant kept booking
+        [(events, types, unmatched)] = con.execute(
+            "SELECT count(*), count(DISTINCT event_type), "
+            "count(*) FILTER (WHERE appointment_id NOT IN "
+            "(SELECT appointment_id FROM core.appointments)) FROM core.booking_events"
+        ).fetchall()
+        assert events > 0 and types >= 2 and unmatched == 0
+        summary_line = next(
+            line for line in lines if line.strip().startswith("core.booking_events")
+        )
+        assert summary_line.split()[1] == str(events)
     finally:
         con.close()
     # Recorded where `make dev` looks, with the project's instance configuration.

@@ -144,8 +144,12 @@ def test_dev_on_a_fresh_clone_shows_past_runs_and_materializes_everything(
         "meetergo_hourly_incremental": "STOPPED",
         "meetergo_daily_full_sweep": "STOPPED",
     }
-    [sensor] = loaded["sensorsOrError"]["results"]
-    assert sensor["sensorState"]["status"] == "STOPPED"
+    sensors = loaded["sensorsOrError"]["results"]
+    # The webhook sensor starts off with the automation; the dead-run sensor is always on.
+    assert {s["name"]: s["sensorState"]["status"] for s in sensors} == {
+        "meetergo_webhook_log": "STOPPED",
+        "meetergo_dead_runs": "RUNNING",
+    }
     [earlier] = loaded["runsOrError"]["results"]
     assert (earlier["jobName"], earlier["status"]) == (SYNC_JOB, "SUCCESS")
 

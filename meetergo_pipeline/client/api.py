@@ -143,6 +143,30 @@ class MeetergoClient:
         """`POST /v4/user` (acts as the company owner)."""
         return self.http.request("POST", "/v4/user", json=user)
 
+    def list_webhooks(self) -> list[Row]:
+        """`GET /webhooks`: the company's webhook registrations, a bare array."""
+        body = self.http.request("GET", "/webhooks", acting_user_id=self._actor(None))
+        return list(body) if isinstance(body, list) else []
+
+    def register_webhook(
+        self, endpoint: str, event_types: Iterable[str], description: str | None = None
+    ) -> Row:
+        """`POST /webhooks {endpoint, eventTypes, description}`: the new registration
+        `{id, endpoint, description, eventTypes, companyId, createdAt}`. Never re-sent except
+        after a 429; a company's 7th registration is refused with 406."""
+        registration: dict[str, Any] = {"endpoint": endpoint, "eventTypes": list(event_types)}
+        if description is not None:
+            registration["description"] = description
+        return self.http.request(
+            "POST", "/webhooks", json=registration, acting_user_id=self._actor(None)
+        )
+
+    def unregister_webhook(self, webhook_id: str) -> Row:
+        """`DELETE /webhooks/{id}`: the registration removed (404 when there is none)."""
+        return self.http.request(
+            "DELETE", f"/webhooks/{webhook_id}", acting_user_id=self._actor(None)
+        )
+
     def fetch_pages_in_parallel(
         self,
         user_ids: Iterable[str],
