@@ -46,12 +46,10 @@ def load_yaml(path: Path) -> dict:
 
 
 def postgres_home(root: Path) -> Path:
-    """A DAGSTER_HOME under `root` holding deploy/dagster-postgres.yaml, its folders moved in."""
+    """A DAGSTER_HOME under `root` holding deploy/dagster-postgres.yaml."""
     home = root / "dagster_home"
     home.mkdir()
     config = load_yaml(POSTGRES_YAML)
-    config["local_artifact_storage"]["config"]["base_dir"] = str(home / "artifacts")
-    config["compute_logs"]["config"]["base_dir"] = str(home / "compute_logs")
     (home / "dagster.yaml").write_text(yaml.safe_dump(config))
     return home
 
@@ -161,7 +159,7 @@ def test_the_sync_command_records_its_run_and_materializations_in_postgres(
     assert {event.run_id for event in latest.values() if event} == {run_id}
     raw = latest[AssetKey(["raw", "appointments"])]
     assert raw and raw.asset_materialization
-    assert raw.asset_materialization.metadata["rows"].value == appointments
+    assert raw.asset_materialization.metadata["dagster/row_count"].value == appointments
 
 
 def write_webhook_log(log_dir: Path) -> None:

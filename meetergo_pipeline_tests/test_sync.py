@@ -475,12 +475,13 @@ def check_window_rescan(pipeline_env: PipelineEnv, monkeypatch: pytest.MonkeyPat
 
 
 def rescanned(result: ExecuteInProcessResult) -> bool:
-    [metadata] = [
-        m.metadata["rescanned"].value
+    """Whether the run's API sync re-scanned the window, as its `mode` metadata says."""
+    [mode] = [
+        m.metadata["mode"].value
         for m in result.asset_materializations_for_node("raw_api_tables")
         if m.asset_key == AssetKey(["raw", "appointments"])
     ]
-    return bool(metadata)
+    return mode == "incremental + re-scan"
 
 
 @pytest.mark.slow
