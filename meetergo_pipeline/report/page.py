@@ -11,10 +11,14 @@ JSON cannot close its ``<script>`` element.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
+import os
 from collections.abc import Callable
 from functools import cache
 from html import escape
+from pathlib import Path
 from typing import Any
 
 import pandas as pd  # type: ignore[import-untyped]
@@ -295,8 +299,33 @@ def script_json(specs: dict[str, Spec]) -> str:
 
 @cache
 def chart_code() -> str:
-    """RENDER_SCRIPT bundled with the Vega, Vega-Lite and vega-embed code it calls."""
-    bundle = vl_convert.javascript_bundle(RENDER_SCRIPT, vl_version=VEGA_LITE_VERSION)
+    """RENDER_SCRIPT bundled with the Vega, Vega-Lite and vega-embed code it calls.
+
+    Bundling takes vl-convert's JavaScript engine over a second and much memory, and gives
+    the same text for the same script and versions, so the bundle is kept in the user's
+    cache folder (`$XDG_CACHE_HOME`, else `~/.cache`) under a name those determine.
+    """
+    recipe = f"{vl_convert.__version__}|{VEGA_LITE_VERSION}|{RENDER_SCRIPT}".encode()
+    cached = _cache_folder() / f"vega-bundle-{hashlib.sha256(recipe).hexdigest()[:16]}.js"
+    try:
+        bundle = cached.read_text(encoding="utf-8")
+    except OSError:
+        bundle = vl_convert.javascript_bundle(RENDER_SCRIPT, vl_version=VEGA_LITE_VERSION)
+        _write_quietly(cached, bundle)
     if "</script" in bundle.lower():
         raise RuntimeError("the Vega bundle contains '</script' and cannot be inlined")
     return bundle
+
+
+def _cache_folder() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "meetergo-pipeline"
+
+
+def _write_quietly(path: Path, text: str) -> None:
+    """Write `text` to `path` atomically; a cache that cannot be written is skipped."""
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staged = path.with_name(f".{path.name}.{os.getpid()}")
+        staged.write_text(text, encoding="utf-8")
+        os.replace(staged, path)

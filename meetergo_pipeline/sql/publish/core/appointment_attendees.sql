@@ -15,8 +15,7 @@ SELECT
     e.appointment_id,
     attendee_pseudonym(e.email) AS attendee_key
 FROM attendee_emails AS e
-WHERE e.email <> ''
-ORDER BY e.appointment_id, attendee_key;
+WHERE e.email <> '';
 
 COMMENT ON TABLE {{published}}.core.appointment_attendees IS 'One row per appointment and distinct attendee e-mail, as the latest API read listed the attendees. Attendees are present only as a pseudonym: names, e-mail addresses and phone numbers are not published. Join to core.appointments on appointment_id; count appointments per attendee_key to find repeat bookers. Appointments known only from webhooks get their rows at the next API sync.';
 COMMENT ON COLUMN {{published}}.core.appointment_attendees.appointment_id IS 'meetergo appointment id (UUID), as in core.appointments.';
