@@ -18,6 +18,7 @@ import os
 from collections.abc import Callable
 from functools import cache
 from html import escape
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
@@ -305,7 +306,7 @@ def chart_code() -> str:
     the same text for the same script and versions, so the bundle is kept in the user's
     cache folder (`$XDG_CACHE_HOME`, else `~/.cache`) under a name those determine.
     """
-    recipe = f"{vl_convert.__version__}|{VEGA_LITE_VERSION}|{RENDER_SCRIPT}".encode()
+    recipe = f"{version('vl-convert-python')}|{VEGA_LITE_VERSION}|{RENDER_SCRIPT}".encode()
     cached = _cache_folder() / f"vega-bundle-{hashlib.sha256(recipe).hexdigest()[:16]}.js"
     try:
         bundle = cached.read_text(encoding="utf-8")

@@ -47,9 +47,12 @@ class ApiSyncConfig(Config):
     mode: Literal["incremental", "full"] = "incremental"
 
 
+# In a sync the API is read before the webhook log is ingested, so the events that arrived
+# meanwhile are newer than the API's state and core applies them on top of it.
 @multi_asset(
     specs=[asset_spec(api_model) for api_model in raw_api_models()],
     check_specs=[check_spec("row_counts_against_api", APPOINTMENTS, blocking=True)],
+    op_tags={"dagster/priority": "1"},
 )
 def raw_api_tables(
     context: AssetExecutionContext,
