@@ -16,7 +16,7 @@ from meetergo_pipeline.settings import SETTINGS, Settings, markdown_table
 
 # `run`'s demo tenant: seconds between its rounds of bookings, moves and cancellations, and
 # how long it books before the sync starts.
-DEMO_LIVE_INTERVAL_S = 1.0
+DEMO_LIVE_INTERVAL_S = 0.2
 DEMO_WARM_UP_S = 4.0
 
 

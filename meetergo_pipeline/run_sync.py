@@ -155,6 +155,12 @@ def _print_summary(result: ExecuteInProcessResult, elapsed: float, snapshot: Pat
             sql = load_sql("tables/count_rows.sql", table=model.table)
             (rows,) = one_row(con, sql)
             print(f"  {model.table:<36} {rows:>9} rows", file=out)
+        events, webhook_only, updated = one_row(con, load_sql("summary/webhook_share.sql"))
+        print(
+            f"\nwebhooks: {events} booking events; {webhook_only} bookings known only from "
+            f"webhooks so far, {updated} changed by a webhook since their last API read",
+            file=out,
+        )
         running_month = _running_month_usage(con)
     finally:
         con.close()

@@ -246,6 +246,14 @@ def test_run_on_the_embedded_default_builds_the_snapshot_with_webhooks(tmp_path:
             line for line in lines if line.strip().startswith("core.booking_events")
         )
         assert summary_line.split()[1] == str(events)
+        [(webhook_only, updated)] = con.execute(
+            "SELECT count(*) FILTER (WHERE source = 'webhook'), "
+            "count(*) FILTER (WHERE source = 'api+webhook') FROM core.appointments"
+        ).fetchall()
+        assert (
+            f"webhooks: {events} booking events; {webhook_only} bookings known only from "
+            f"webhooks so far, {updated} changed by a webhook since their last API read"
+        ) in lines
     finally:
         con.close()
     # Recorded where `make dev` looks, with the project's instance configuration.
