@@ -1,5 +1,5 @@
 """Shared fixtures: a simulator on loopback, a pipeline environment pointing at it, and a
-PostgreSQL server on loopback for the Postgres Dagster instance."""
+PostgreSQL server on loopback for the Postgres Dagster instance, and a raw working file."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from meetergo_pipeline.simulator import SimulatorConfig, SimulatorServer
@@ -16,6 +17,7 @@ from meetergo_pipeline_tests.support.postgres import (
     ensure_binaries,
     start_postgres,
 )
+from meetergo_pipeline_tests.support.raw_rows import open_raw_db
 
 
 @pytest.fixture
@@ -49,3 +51,11 @@ def postgres_server() -> Iterator[PostgresServer]:
 def postgres_url(postgres_server: PostgresServer) -> str:
     """URL of a fresh, empty database of its own for the test."""
     return postgres_server.create_database(f"dagster_{uuid.uuid4().hex[:12]}")
+
+
+@pytest.fixture
+def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A working DuckDB file with the raw schema, for tests that load rows by hand."""
+    connection = open_raw_db(tmp_path / "warehouse.duckdb")
+    yield connection
+    connection.close()

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -30,19 +28,11 @@ from meetergo_pipeline_tests.support.raw_rows import (
     add_user,
     appointment_payload,
     flat_event,
-    open_raw_db,
     table_snapshot,
     user_payload,
 )
 
 APRIL_11 = datetime(2025, 4, 11, tzinfo=UTC)  # a third of April (30 days) has elapsed
-
-
-@pytest.fixture
-def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    connection = open_raw_db(tmp_path / "warehouse.duckdb")
-    yield connection
-    connection.close()
 
 
 def build(

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,6 @@ from meetergo_pipeline_tests.support.raw_rows import (
     add_appointment,
     add_event,
     appointment_payload,
-    open_raw_db,
     ts,
 )
 from meetergo_pipeline_tests.support.webhooks import Delivery, append_to_log, ingest_deliveries
@@ -228,13 +226,6 @@ def test_undeliverable_bookings_are_quarantined_the_rest_publishes_until_the_api
 
 
 # --- the core SQL, on hand-built raw rows ----------------------------------------------------
-
-
-@pytest.fixture
-def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    connection = open_raw_db(tmp_path / "warehouse.duckdb")
-    yield connection
-    connection.close()
 
 
 def add_listed_appointment(con: duckdb.DuckDBPyConnection, appointment_id: str) -> None:

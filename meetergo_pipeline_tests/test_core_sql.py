@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -20,18 +18,10 @@ from meetergo_pipeline_tests.support.raw_rows import (
     add_user,
     appointment_payload,
     flat_event,
-    open_raw_db,
     table_snapshot,
     ts,
     user_payload,
 )
-
-
-@pytest.fixture
-def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    connection = open_raw_db(tmp_path / "warehouse.duckdb")
-    yield connection
-    connection.close()
 
 
 def appointment_row(con: duckdb.DuckDBPyConnection, appointment_id: str) -> dict[str, Any]:

@@ -7,13 +7,10 @@ the real core and analytics builds.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 import duckdb
-import pytest
 
 from meetergo_pipeline.transform import (
     TransformSettings,
@@ -28,18 +25,10 @@ from meetergo_pipeline_tests.support.raw_rows import (
     add_meeting_type,
     appointment_payload,
     flat_event,
-    open_raw_db,
     ts,
 )
 
 NOW = datetime(2025, 4, 11, tzinfo=UTC)
-
-
-@pytest.fixture
-def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    connection = open_raw_db(tmp_path / "warehouse.duckdb")
-    yield connection
-    connection.close()
 
 
 def build(

@@ -8,7 +8,6 @@ the real core and analytics builds.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -33,18 +32,10 @@ from meetergo_pipeline_tests.support.raw_rows import (
     add_user,
     appointment_payload,
     flat_event,
-    open_raw_db,
     user_payload,
 )
 
 NOW = datetime(2025, 4, 11, tzinfo=UTC)
-
-
-@pytest.fixture
-def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    connection = open_raw_db(tmp_path / "warehouse.duckdb")
-    yield connection
-    connection.close()
 
 
 def build(

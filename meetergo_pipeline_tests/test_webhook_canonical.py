@@ -8,13 +8,11 @@ lines, then ``ingest_webhook_logs``) into a real DuckDB file.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import pytest
 
 from meetergo_pipeline.simulator.events import TenantEvent
 from meetergo_pipeline.simulator.webhooks import legacy_envelope
@@ -23,17 +21,10 @@ from meetergo_pipeline.webhooks.body import first_key_wins, read_body_keys
 from meetergo_pipeline.webhooks.ingest import ingest_webhook_logs
 from meetergo_pipeline.webhooks.log import delivery_line
 from meetergo_pipeline.webhooks.receiver import judge_body
-from meetergo_pipeline_tests.support.raw_rows import appointment_payload, open_raw_db, ts
+from meetergo_pipeline_tests.support.raw_rows import appointment_payload, ts
 from meetergo_pipeline_tests.support.webhooks import ingest_body, ingest_deliveries
 
 RECEIVED = datetime(2025, 3, 20, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    connection = open_raw_db(tmp_path / "warehouse.duckdb")
-    yield connection
-    connection.close()
 
 
 def stored(con: duckdb.DuckDBPyConnection, columns: str, order: str = "received_at") -> list:
