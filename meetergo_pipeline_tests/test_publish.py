@@ -271,6 +271,28 @@ def test_attendees_are_published_as_hmac_pseudonyms(synced: Synced, tmp_path: Pa
     assert repeat_bookers > 0
 
 
+def test_attendees_of_rows_stored_before_their_email_column_come_from_the_payload(
+    synced: Synced, tmp_path: Path
+) -> None:
+    working = synced.copy_working_file(tmp_path / "w.duckdb")
+    con = connect_writer(working)
+    try:
+        publish_snapshot(con, tmp_path / "parsed.duckdb", key=LONG_KEY)
+        stored = con.execute(
+            "SELECT count(*) FROM raw.appointments WHERE attendee_emails IS NOT NULL"
+        ).fetchone()
+        con.execute("UPDATE raw.appointments SET attendee_emails = NULL")
+        publish_snapshot(con, tmp_path / "older.duckdb", key=LONG_KEY)
+    finally:
+        con.close()
+
+    sql = "SELECT * FROM core.appointment_attendees ORDER BY ALL"
+    assert stored == (len(synced.bodies) - 1,)  # every API read stored its attendees' e-mails
+    from_payload = query(tmp_path / "older.duckdb", sql)
+    assert len(from_payload) > 0
+    assert query(tmp_path / "parsed.duckdb", sql) == from_payload
+
+
 def test_pseudonyms_match_pythons_hmac_for_any_address() -> None:
     addresses = ["  Jörg.Müller@Beispiel.de ", "a@b.c", "ÅSA+tag@例え.jp", "x" * 300 + "@y.z"]
     for key in (b"short key 16 chr", LONG_KEY, "schlüssel-äöü-1234".encode()):

@@ -14,6 +14,7 @@ SET
     first_start_at = coalesce(stored.first_start_at, stored.start_at),
     payload = read.payload,
     source_updated_at = read.updated_at,
+    attendee_emails = read.attendee_emails,
     last_seen_at = $seen_at,
     deleted_at = NULL
 FROM staged_appointments AS read
@@ -24,7 +25,7 @@ WHERE
 
 INSERT INTO raw.appointments
     (appointment_id, created_at, start_at, payload, source_updated_at,
-     first_seen_at, last_seen_at, deleted_at, first_start_at)
+     first_seen_at, last_seen_at, deleted_at, first_start_at, attendee_emails)
 SELECT
     read.appointment_id,
     read.created_at,
@@ -34,7 +35,8 @@ SELECT
     $seen_at,
     $seen_at,
     NULL,
-    read.start_at
+    read.start_at,
+    read.attendee_emails
 FROM staged_appointments AS read
 WHERE
     read.rowid IN (SELECT min(rowid) FROM staged_appointments GROUP BY appointment_id)

@@ -15,9 +15,10 @@ CREATE OR REPLACE TEMP TABLE staged_meeting_types (
 );
 
 CREATE OR REPLACE TEMP TABLE staged_appointments (
-    appointment_id VARCHAR,
-    created_at     TIMESTAMPTZ,
-    start_at       TIMESTAMPTZ,
-    payload        JSON,
-    updated_at     TIMESTAMPTZ
+    appointment_id  VARCHAR,
+    created_at      TIMESTAMPTZ,
+    start_at        TIMESTAMPTZ,
+    payload         JSON,
+    updated_at      TIMESTAMPTZ,
+    attendee_emails VARCHAR[]
 );
