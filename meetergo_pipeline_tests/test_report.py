@@ -30,6 +30,7 @@ from playwright.sync_api import sync_playwright
 from meetergo_pipeline.cli import main
 from meetergo_pipeline.report import report_path_for, write_report
 from meetergo_pipeline.report.data import LEAD_TIME_BINS, OTHER_MEETING_TYPES, TOP_MEETING_TYPES
+from meetergo_pipeline.report.renderer import ReportRenderer, ReportRendererError
 from meetergo_pipeline.simulator import SimulatorConfig, SimulatorServer, is_cancelled
 from meetergo_pipeline.simulator.events import TenantEvent
 from meetergo_pipeline.webhooks.log import delivery_line
@@ -466,6 +467,34 @@ def test_report_of_a_file_that_is_no_snapshot_names_the_missing_tables(tmp_path:
     with pytest.raises(ValueError, match=r"the snapshot lacks analytics\.booking_volume_daily, "):
         write_report(other)
     assert not report_path_for(other).exists()
+
+
+def test_the_renderer_process_writes_the_page_and_says_why_it_could_not(
+    synced: Synced, tmp_path: Path
+) -> None:
+    snapshot = tmp_path / "copy" / "snapshot.duckdb"
+    snapshot.parent.mkdir()
+    shutil.copy(synced.env.snapshot_path, snapshot)
+    with ReportRenderer(reconciliation_warn_threshold=5) as renderer:
+        page = renderer.render(snapshot)
+    assert page == report_path_for(snapshot)
+    figures, by_sync = read_page(page)[0], read_page(synced.report)[0]
+    assert figures.pop("reconciliation.threshold") == "5"  # the request's threshold is used
+    by_sync.pop("reconciliation.threshold")
+    assert figures == by_sync
+
+    other = tmp_path / "other.duckdb"
+    duckdb.connect(str(other)).close()
+    with (
+        ReportRenderer(reconciliation_warn_threshold=5) as renderer,
+        pytest.raises(ReportRendererError, match=r"the snapshot lacks analytics\."),
+    ):
+        renderer.render(other)
+    assert not report_path_for(other).exists()
+
+    with ReportRenderer(reconciliation_warn_threshold=5) as unused:
+        pass  # leaving the block without a request ends the child without writing
+    assert unused._running().returncode == 0
 
 
 def test_report_command_writes_where_it_is_told(

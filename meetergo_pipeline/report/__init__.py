@@ -15,6 +15,9 @@ dependencies of its own. Plotly would inline 3.5 MB or more of JavaScript per pa
 matplotlib would draw static pictures without tooltips; altair writes the same Vega-Lite
 JSON, but needs vl-convert for an offline page anyway and brings jsonschema and narwhals
 besides.
+
+The sync renders the page in a child process (`renderer.py`), so pandas and the chart
+engine never load into the sync or Dagster worker; `write_report` imports them when called.
 """
 
 from __future__ import annotations
@@ -26,13 +29,11 @@ from pathlib import Path
 
 import duckdb
 
-from meetergo_pipeline.report.data import ReportData, read_report_data
-from meetergo_pipeline.report.page import render_page
 from meetergo_pipeline.settings import DEFAULTS
 
 REPORT_NAME = "meetergo_report.html"
 
-__all__ = ["REPORT_NAME", "ReportData", "read_report_data", "report_path_for", "write_report"]
+__all__ = ["REPORT_NAME", "report_path_for", "write_report"]
 
 
 def report_path_for(snapshot_path: str | Path) -> Path:
@@ -53,6 +54,9 @@ def write_report(
     people. `reconciliation_warn_threshold` grades the reconciliation as its check does.
     Raises ValueError saying what to do when the snapshot is missing or lacks a table.
     """
+    from meetergo_pipeline.report.data import read_report_data  # pandas: loaded here only
+    from meetergo_pipeline.report.page import render_page  # the chart engine: loaded here only
+
     snapshot = Path(snapshot_path)
     if not snapshot.is_file():
         raise ValueError(

@@ -25,7 +25,7 @@ from meetergo_pipeline.defs.metadata import (
 )
 from meetergo_pipeline.defs.resources import AnalyticsSettings, MeetergoWarehouse
 from meetergo_pipeline.models import model, models_in, published_models
-from meetergo_pipeline.report import write_report
+from meetergo_pipeline.report.renderer import ReportRenderer
 from meetergo_pipeline.transform import (
     build_analytics,
     check_reconciliation,
@@ -90,11 +90,11 @@ def published_snapshot(
 ) -> MaterializeResult:
     """The read-only copy analysts query, replaced atomically after every successful run,
     and the HTML report rendered from it beside it."""
-    with warehouse.get_connection() as con:
-        path = warehouse.publish(con)
-    report = write_report(
-        path, reconciliation_warn_threshold=analytics_settings.reconciliation_warn_threshold
-    )
+    threshold = analytics_settings.reconciliation_warn_threshold
+    with ReportRenderer(reconciliation_warn_threshold=threshold) as renderer:
+        with warehouse.get_connection() as con:
+            path = warehouse.publish(con)
+        report = renderer.render(path)
     return MaterializeResult(
         metadata={
             "path": str(path),
