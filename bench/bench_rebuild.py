@@ -71,7 +71,7 @@ SELECT id, user_id,
 FROM gen_types;
 
 INSERT INTO raw.appointments (appointment_id, created_at, start_at, payload, source_updated_at,
-                              first_seen_at, last_seen_at, deleted_at, first_start_at)
+                              first_seen_at, last_seen_at, deleted_at, first_start_at, fields)
 WITH base AS (
     SELECT i, {_UUID} AS id, h,
            TIMESTAMPTZ '2025-01-01 00:00:00+00' + to_minutes((i * 7919 % 35040) * 15) AS start_ts,
@@ -85,7 +85,7 @@ WITH base AS (
     FROM base b
     JOIN gen_users u ON u.i = b.i % {USERS}
     JOIN gen_types mt ON mt.j = (b.i % {USERS}) * {TYPES_PER_USER} + b.i % {TYPES_PER_USER}
-)
+), stored AS (
 SELECT id, created_ts, start_ts,
        json_object(
            'id', id, 'secret', h,
@@ -113,9 +113,11 @@ SELECT id, created_ts, start_ts,
                'reason', 'conflict') END,
            'isCancelled', cancelled,
            'rescheduledAt', CASE WHEN rescheduled THEN {_iso("updated_ts", "use_z")} END,
-           'rescheduleCount', CASE WHEN rescheduled THEN 1 ELSE 0 END),
-       updated_ts, now(), now(), NULL, start_ts
-FROM rows;
+           'rescheduleCount', CASE WHEN rescheduled THEN 1 ELSE 0 END) AS payload,
+       updated_ts, now() AS first_seen, now() AS last_seen, NULL AS deleted, start_ts AS first_start
+FROM rows
+)
+SELECT *, appointment_fields(payload) FROM stored;
 """
 
 

@@ -84,9 +84,9 @@ def add_bookings(con: duckdb.DuckDBPyConnection, created: list[datetime]) -> Non
         )
     con.execute(
         "INSERT INTO raw.appointments (appointment_id, created_at, start_at, payload, "
-        "source_updated_at, first_seen_at, last_seen_at, deleted_at) "
-        "SELECT unnest($ids), unnest($created), unnest($starts), unnest($payloads), "
-        "unnest($created), $read, $read, NULL",
+        "source_updated_at, first_seen_at, last_seen_at, deleted_at, fields) "
+        "SELECT *, appointment_fields(payload) FROM (SELECT unnest($ids), unnest($created), "
+        "unnest($starts), unnest($payloads) AS payload, unnest($created), $read, $read, NULL)",
         {
             "ids": [payload["id"] for payload in payloads],
             "created": [payload["createdAt"] for payload in payloads],

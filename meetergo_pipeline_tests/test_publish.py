@@ -30,6 +30,7 @@ import pytest
 from meetergo_pipeline.cli import main
 from meetergo_pipeline.settings import Settings
 from meetergo_pipeline.simulator import SimulatorConfig, SimulatorServer
+from meetergo_pipeline.transform import build_core
 from meetergo_pipeline.warehouse import publish
 from meetergo_pipeline.warehouse.connection import connect_writer
 from meetergo_pipeline.warehouse.pseudonym import PSEUDONYM_KEY_FILE, pseudonym_key
@@ -271,26 +272,34 @@ def test_attendees_are_published_as_hmac_pseudonyms(synced: Synced, tmp_path: Pa
     assert repeat_bookers > 0
 
 
-def test_attendees_of_rows_stored_before_their_email_column_come_from_the_payload(
+def test_a_working_file_from_before_the_parsed_fields_is_migrated_on_connect(
     synced: Synced, tmp_path: Path
 ) -> None:
     working = synced.copy_working_file(tmp_path / "w.duckdb")
     con = connect_writer(working)
     try:
-        publish_snapshot(con, tmp_path / "parsed.duckdb", key=LONG_KEY)
-        stored = con.execute(
-            "SELECT count(*) FROM raw.appointments WHERE attendee_emails IS NOT NULL"
-        ).fetchone()
-        con.execute("UPDATE raw.appointments SET attendee_emails = NULL")
-        publish_snapshot(con, tmp_path / "older.duckdb", key=LONG_KEY)
+        publish_snapshot(con, tmp_path / "current.duckdb", key=LONG_KEY)
+        con.execute(
+            "ALTER TABLE raw.appointments DROP COLUMN fields"
+        )  # as an older version left it
+    finally:
+        con.close()
+    con = connect_writer(working)
+    try:
+        (missing,) = con.execute(
+            "SELECT count(*) FILTER (fields IS NULL OR fields.id <> appointment_id) "
+            "FROM raw.appointments"
+        ).fetchone()  # type: ignore[misc]
+        build_core(con)
+        publish_snapshot(con, tmp_path / "migrated.duckdb", key=LONG_KEY)
     finally:
         con.close()
 
-    sql = "SELECT * FROM core.appointment_attendees ORDER BY ALL"
-    assert stored == (len(synced.bodies) - 1,)  # every API read stored its attendees' e-mails
-    from_payload = query(tmp_path / "older.duckdb", sql)
-    assert len(from_payload) > 0
-    assert query(tmp_path / "parsed.duckdb", sql) == from_payload
+    assert missing == 0
+    assert table_counts(tmp_path / "migrated.duckdb") == table_counts(tmp_path / "current.duckdb")
+    for table in ("core.appointment_attendees", "core.api_appointments"):
+        sql = f"SELECT * FROM {table} ORDER BY ALL"
+        assert query(tmp_path / "migrated.duckdb", sql) == query(tmp_path / "current.duckdb", sql)
 
 
 def test_pseudonyms_match_pythons_hmac_for_any_address() -> None:

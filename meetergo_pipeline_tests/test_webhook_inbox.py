@@ -25,7 +25,6 @@ from dagster import DagsterInstance
 from meetergo_pipeline.definitions import build_definitions
 from meetergo_pipeline.defs.jobs import SYNC_JOB, sync_config
 from meetergo_pipeline.settings import Settings, SettingsError
-from meetergo_pipeline.sql import load_sql
 from meetergo_pipeline.webhooks import inbox_ingest
 from meetergo_pipeline.webhooks.inbox import connect_inbox
 from meetergo_pipeline.webhooks.inbox_ingest import ingest_webhook_inbox
@@ -33,6 +32,7 @@ from meetergo_pipeline.webhooks.ingest import BatchLoader
 from meetergo_pipeline.webhooks.server import ReceiverServer
 from meetergo_pipeline_tests.support.pipeline_env import PipelineEnv
 from meetergo_pipeline_tests.support.postgres import PostgresServer, free_port
+from meetergo_pipeline_tests.support.raw_rows import open_raw_db
 from meetergo_pipeline_tests.support.receiver_log import booking
 
 PASSWORD = "SENTINEL-inbox-password"  # trust authentication ignores it; no output may show it
@@ -77,9 +77,7 @@ def inbox_counts(server: PostgresServer, database: str) -> dict[str, int]:
 
 
 def warehouse(path: Path) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(str(path))
-    con.execute(load_sql("raw/schema.sql"))
-    return con
+    return open_raw_db(path)
 
 
 def event_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

@@ -18,9 +18,9 @@ from meetergo_pipeline.webhooks.ingest import (
     backfill_webhook_events,
     ingest_webhook_logs,
 )
+from meetergo_pipeline_tests.support.raw_rows import open_raw_db
 from meetergo_pipeline_tests.support.webhooks import ingest_deliveries
 
-SCHEMA_SQL = Path(__file__).parents[1] / "meetergo_pipeline" / "sql" / "raw" / "schema.sql"
 EVENTS = "SELECT * FROM raw.webhook_events ORDER BY event_key"
 
 
@@ -37,9 +37,7 @@ def con(tmp_path: Path) -> duckdb.DuckDBPyConnection:
 
 
 def _database(path: Path) -> duckdb.DuckDBPyConnection:
-    connection = duckdb.connect(str(path))
-    connection.execute(SCHEMA_SQL.read_text())
-    return connection
+    return open_raw_db(path)
 
 
 def wrapped(body: dict, received_at: str = "2025-03-01T10:00:00+00:00") -> bytes:

@@ -26,9 +26,8 @@ from meetergo_pipeline.webhooks.ingest import ingest_webhook_logs
 from meetergo_pipeline.webhooks.log import event_log_path, utc_now
 from meetergo_pipeline.webhooks.receiver import MASKED_PATH, TokenMaskingFilter
 from meetergo_pipeline.webhooks.server import ReceiverServer
+from meetergo_pipeline_tests.support.raw_rows import open_raw_db
 from meetergo_pipeline_tests.support.receiver_log import booking, logged, quarantined
-
-SCHEMA_SQL = Path(__file__).parents[1] / "meetergo_pipeline" / "sql" / "raw" / "schema.sql"
 
 
 @pytest.fixture
@@ -48,8 +47,7 @@ def server(token: str, log_dir: Path) -> Iterator[ReceiverServer]:
 
 
 def ingest(log_dir: Path, db_path: Path) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(str(db_path))
-    con.execute(SCHEMA_SQL.read_text())
+    con = open_raw_db(db_path)
     ingest_webhook_logs(con, log_dir)
     return con
 

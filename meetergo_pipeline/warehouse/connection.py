@@ -13,6 +13,10 @@ import duckdb
 
 from meetergo_pipeline.settings import DEFAULTS
 from meetergo_pipeline.sql import load_sql
+from meetergo_pipeline.warehouse.appointment_fields import (
+    define_appointment_fields,
+    migrate_appointment_fields,
+)
 from meetergo_pipeline.webhooks.ingest import backfill_webhook_events
 
 CHECKPOINT_AFTER = "32MB"
@@ -122,6 +126,9 @@ def _attach(path: Path, memory_limit: str) -> duckdb.DuckDBPyConnection:
 
 
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create or migrate the raw schema; rows of an older webhook table get their typed columns."""
-    con.execute(load_sql("raw/schema.sql"))
+    """Create or migrate the raw schema: rows of an older webhook table get their typed
+    columns, stored appointments their parsed `fields`; `con` gets `appointment_fields()`."""
+    fields_type = define_appointment_fields(con)
+    con.execute(load_sql("raw/schema.sql", fields_type=fields_type))
+    migrate_appointment_fields(con)
     backfill_webhook_events(con)

@@ -10,6 +10,7 @@ import duckdb
 from meetergo_pipeline.client.paging import Page
 from meetergo_pipeline.models import raw_api_models
 from meetergo_pipeline.sql import load_sql
+from meetergo_pipeline.warehouse.appointment_fields import define_appointment_fields
 
 # The raw API tables of the model catalogue, by name (a test keeps the two in step).
 RawEntity = Literal["users", "meeting_types", "appointments"]
@@ -45,7 +46,7 @@ class RawWriter:
         self.pages_added: dict[RawEntity, int] = dict.fromkeys(self._pending, 0)
         self.rows_inserted: dict[RawEntity, int] = dict.fromkeys(self._pending, 0)
         self.rows_updated: dict[RawEntity, int] = dict.fromkeys(self._pending, 0)
-        con.execute(load_sql("raw/staging.sql"))
+        con.execute(load_sql("raw/staging.sql", fields_type=define_appointment_fields(con)))
 
     def add(self, entity: RawEntity, page: Page) -> None:
         self.pages_added[entity] += 1

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from meetergo_pipeline.warehouse.connection import ensure_raw_schema
 from meetergo_pipeline_tests.support.webhooks import ingest_body
 
 READ_AT = "2025-03-20T06:00:00Z"
@@ -25,9 +25,9 @@ def ts(text: str) -> datetime:
 
 
 def open_raw_db(path: Path) -> duckdb.DuckDBPyConnection:
+    """A DuckDB file at `path` with the raw schema, as the writer's connection sets it up."""
     con = duckdb.connect(str(path))
-    schema_sql = resources.files("meetergo_pipeline.sql").joinpath("raw", "schema.sql")
-    con.execute(schema_sql.read_text())
+    ensure_raw_schema(con)
     return con
 
 
@@ -171,8 +171,9 @@ def add_appointment(
     earlier read showed and when (default: this read)."""
     con.execute(
         "INSERT INTO raw.appointments (appointment_id, created_at, start_at, payload, "
-        "source_updated_at, first_seen_at, last_seen_at, deleted_at, first_start_at) VALUES "
-        "($id, $created, $start, $payload, $updated, $first_read, $read, $deleted, $first_start)",
+        "source_updated_at, first_seen_at, last_seen_at, deleted_at, first_start_at, fields) "
+        "VALUES ($id, $created, $start, $payload, $updated, $first_read, $read, $deleted, "
+        "$first_start, appointment_fields($payload))",
         {
             "id": payload["id"],
             "created": payload["createdAt"],

@@ -1,23 +1,21 @@
 -- core.api_appointments: each appointment exactly as the latest API read showed it, before
 -- any webhook event is applied. core.appointments merges this with core.booking_events;
 -- analytics.webhook_reconciliation compares the two.
--- Each payload is parsed once (json_transform): every `->>` would parse the document again,
--- which on large tables costs several times the time and the memory. Attendees, notes, the
--- secret and meeting links are not read: they stay in raw.
+-- The payload's fields come parsed (raw.appointments.fields, see
+-- sql/raw/appointment_fields.sql): the JSON is not read here. Attendees, notes, the secret
+-- and meeting links are not selected: they stay in raw.
 CREATE OR REPLACE TABLE core.api_appointments AS
 WITH parsed AS (
     SELECT
-        r.*,
-        json_transform(r.payload, '{
-            "meetingTypeId": "VARCHAR", "meetingType": {"id": "VARCHAR", "metadata": "JSON"},
-            "hostingInfo": {"mainHost": "VARCHAR"}, "hostIds": ["VARCHAR"],
-            "hosts": [{"id": "VARCHAR"}],
-            "start": "VARCHAR", "end": "VARCHAR", "createdAt": "VARCHAR", "updatedAt": "VARCHAR",
-            "isCancelled": "BOOLEAN",
-            "cancel": {"actionAt": "VARCHAR", "actionSource": "VARCHAR"},
-            "rescheduledAt": "VARCHAR", "rescheduleCount": "INTEGER",
-            "attendees": ["JSON"], "meetingInfo": {"channel": "VARCHAR"}
-        }') AS p
+        r.appointment_id,
+        r.start_at,
+        r.first_start_at,
+        r.created_at,
+        r.source_updated_at,
+        r.first_seen_at,
+        r.last_seen_at,
+        r.deleted_at,
+        r.fields AS p
     FROM raw.appointments AS r
 ),
 

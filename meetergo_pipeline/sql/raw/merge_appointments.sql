@@ -14,7 +14,7 @@ SET
     first_start_at = coalesce(stored.first_start_at, stored.start_at),
     payload = read.payload,
     source_updated_at = read.updated_at,
-    attendee_emails = read.attendee_emails,
+    fields = read.fields,
     last_seen_at = $seen_at,
     deleted_at = NULL
 FROM staged_appointments AS read
@@ -25,7 +25,7 @@ WHERE
 
 INSERT INTO raw.appointments
     (appointment_id, created_at, start_at, payload, source_updated_at,
-     first_seen_at, last_seen_at, deleted_at, first_start_at, attendee_emails)
+     first_seen_at, last_seen_at, deleted_at, first_start_at, fields)
 SELECT
     read.appointment_id,
     read.created_at,
@@ -36,7 +36,7 @@ SELECT
     $seen_at,
     NULL,
     read.start_at,
-    read.attendee_emails
+    read.fields
 FROM staged_appointments AS read
 WHERE
     read.rowid IN (SELECT min(rowid) FROM staged_appointments GROUP BY appointment_id)

@@ -40,7 +40,7 @@ CREATE TABLE IF NOT EXISTS raw.appointments (
     last_seen_at      TIMESTAMPTZ NOT NULL,
     deleted_at        TIMESTAMPTZ,
     first_start_at    TIMESTAMPTZ,          -- start as the first read showed it (kept on re-reads)
-    attendee_emails   VARCHAR[]             -- attendees[*].email of the payload (NULL: stored before this column)
+    fields            {{fields_type}} NOT NULL -- appointment_fields(payload): the fields read downstream
 );
 
 -- One row per distinct webhook event (at-least-once deliveries collapse onto event_key). The
@@ -71,9 +71,6 @@ ALTER TABLE raw.webhook_events ADD COLUMN IF NOT EXISTS entity_path VARCHAR;
 -- Files made before first_start_at existed: NULL until the row's next read fills it with the
 -- start stored until then (the earliest still known).
 ALTER TABLE raw.appointments ADD COLUMN IF NOT EXISTS first_start_at TIMESTAMPTZ;
--- Files made before attendee_emails existed: NULL until the row's next read; the snapshot
--- reads such rows' attendees from the payload.
-ALTER TABLE raw.appointments ADD COLUMN IF NOT EXISTS attendee_emails VARCHAR[];
 
 -- Cursor into each webhook log file; committed in the same transaction as the rows read.
 CREATE TABLE IF NOT EXISTS raw.webhook_log_cursor (

@@ -20,5 +20,5 @@ CREATE OR REPLACE TEMP TABLE staged_appointments (
     start_at        TIMESTAMPTZ,
     payload         JSON,
     updated_at      TIMESTAMPTZ,
-    attendee_emails VARCHAR[]
+    fields          {{fields_type}}
 );

@@ -1,16 +1,13 @@
 -- Published core.appointment_attendees: who booked, as a keyed pseudonym only (see
 -- pseudonym_macro.sql): the same person gets the same key in every appointment and every
 -- snapshot, and without the key an e-mail address can be neither recovered nor confirmed by
--- guessing. Read from the latest API read of each appointment (its attendee_emails, parsed
--- when the page was stored; rows stored before that column existed are parsed here);
+-- guessing. Read from the latest API read of each appointment (raw.appointments.fields);
 -- appointments known only from webhooks have no rows until the next sync.
 CREATE TABLE {{published}}.core.appointment_attendees AS
 WITH attendee_emails AS (
     SELECT DISTINCT
         r.appointment_id,
-        lower(trim(unnest(coalesce(
-            r.attendee_emails, json_extract_string(r.payload, '$.attendees[*].email')
-        )))) AS email
+        lower(trim(unnest(list_transform(r.fields.attendees, lambda a: a.email)))) AS email
     FROM raw.appointments AS r
 )
 

@@ -1,0 +1,39 @@
+"""raw.appointments.fields: the appointment payload's fields, parsed once when stored.
+
+`sql/raw/appointment_fields.sql` defines the connection's macro `appointment_fields(payload)`
+and with it the fields the pipeline reads; the column's type is the macro's result type. The
+raw writer fills the column from the same parse that reads the typed keys, core and the
+snapshot read the column and never the payload's JSON again.
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from meetergo_pipeline.sql import load_sql, one_row
+from meetergo_pipeline.warehouse.transaction import transaction
+
+
+def define_appointment_fields(con: duckdb.DuckDBPyConnection) -> str:
+    """Give `con` the macro `appointment_fields(payload)`; returns its result type (DuckDB's
+    spelling, usable in DDL)."""
+    con.execute(load_sql("raw/appointment_fields.sql"))
+    wanted, _stored = one_row(con, load_sql("raw/appointment_fields_type.sql"))
+    return str(wanted)
+
+
+def migrate_appointment_fields(con: duckdb.DuckDBPyConnection) -> None:
+    """Give raw.appointments a `fields` column of the macro's type, derived from every stored
+    payload, when it lacks one or has another type (a file made by an older version).
+
+    Call it after `define_appointment_fields`, outside an open transaction; a no-op when the
+    column is current.
+    """
+    wanted, stored = one_row(con, load_sql("raw/appointment_fields_type.sql"))
+    if stored == wanted:
+        return
+    with transaction(con):
+        for statement in con.extract_statements(
+            load_sql("raw/migrate_appointment_fields.sql", fields_type=str(wanted))
+        ):
+            con.execute(statement.query)
