@@ -272,16 +272,23 @@ def test_attendees_are_published_as_hmac_pseudonyms(synced: Synced, tmp_path: Pa
     assert repeat_bookers > 0
 
 
+@pytest.mark.parametrize(
+    "older_shape",
+    [
+        "ALTER TABLE raw.appointments DROP COLUMN fields",
+        "ALTER TABLE raw.appointments ALTER COLUMN fields SET DATA TYPE STRUCT(id VARCHAR) "
+        "USING {'id': fields.id}",
+    ],
+    ids=["no fields column", "fields of another type"],
+)
 def test_a_working_file_from_before_the_parsed_fields_is_migrated_on_connect(
-    synced: Synced, tmp_path: Path
+    synced: Synced, tmp_path: Path, older_shape: str
 ) -> None:
     working = synced.copy_working_file(tmp_path / "w.duckdb")
     con = connect_writer(working)
     try:
         publish_snapshot(con, tmp_path / "current.duckdb", key=LONG_KEY)
-        con.execute(
-            "ALTER TABLE raw.appointments DROP COLUMN fields"
-        )  # as an older version left it
+        con.execute(older_shape)  # the working file as an older version left it
     finally:
         con.close()
     con = connect_writer(working)

@@ -23,17 +23,22 @@ def define_appointment_fields(con: duckdb.DuckDBPyConnection) -> str:
 
 
 def migrate_appointment_fields(con: duckdb.DuckDBPyConnection) -> None:
-    """Give raw.appointments a `fields` column of the macro's type, derived from every stored
-    payload, when it lacks one or has another type (a file made by an older version).
+    """Give raw.appointments, in a file made by an older version, a `fields` column of the
+    macro's type derived from every stored payload.
 
-    Call it after `define_appointment_fields`, outside an open transaction; a no-op when the
-    column is current.
+    The table is rebuilt in one transaction (set aside, created anew by `raw/schema.sql`,
+    copied back with its fields), so a crash leaves it as it was. Call it after
+    `define_appointment_fields`, outside an open transaction; a no-op when the column is current.
     """
     wanted, stored = one_row(con, load_sql("raw/appointment_fields_type.sql"))
     if stored == wanted:
         return
     with transaction(con):
-        for statement in con.extract_statements(
-            load_sql("raw/migrate_appointment_fields.sql", fields_type=str(wanted))
-        ):
+        con.execute(load_sql("raw/migrate_appointment_fields.sql"))
+        con.execute(load_sql("raw/schema.sql", fields_type=str(wanted)))
+        copy = load_sql(
+            "raw/copy_appointments_with_fields.sql",
+            old_fields="" if stored is None else "EXCLUDE (fields)",
+        )
+        for statement in con.extract_statements(copy):
             con.execute(statement.query)

@@ -117,6 +117,7 @@ def _attach(path: Path, memory_limit: str) -> duckdb.DuckDBPyConnection:
         }
     )
     try:
+        con.execute("SET enable_progress_bar = false")  # a long statement must not draw on stdout
         con.execute(f"ATTACH ? AS warehouse (ROW_GROUP_SIZE {ROW_GROUP_SIZE})", [str(path)])
         con.execute("USE warehouse")
     except BaseException:

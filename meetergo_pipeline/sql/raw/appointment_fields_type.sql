@@ -1,5 +1,5 @@
--- The result type of appointment_fields() and the type raw.appointments.fields has now
--- (NULL when the column does not exist yet).
+-- The result type of appointment_fields(), and the type raw.appointments.fields has now (NULL
+-- when the column does not exist yet).
 SELECT
     typeof(appointment_fields('{}')) AS wanted,
     (

@@ -1,9 +1,5 @@
--- raw.appointments.fields for a file made before the column existed, or before a field was
--- added to appointment_fields(): the column takes the macro's type, re-derived from every
--- stored payload. `{{fields_type}}` is that type, as DuckDB spells it.
-ALTER TABLE raw.appointments ADD COLUMN IF NOT EXISTS fields {{fields_type}};
-
-ALTER TABLE raw.appointments
-ALTER COLUMN fields SET DATA TYPE {{fields_type}} USING appointment_fields(payload);
-
-ALTER TABLE raw.appointments ALTER COLUMN fields SET NOT NULL;
+-- Step 1 of giving a file made by an older version raw.appointments.fields (appointment_fields()
+-- changed, or the column is missing): set the table aside. Step 2 creates raw.appointments anew
+-- (schema.sql), step 3 is copy_appointments_with_fields.sql. One transaction: a crash leaves
+-- the old table as it was.
+ALTER TABLE raw.appointments RENAME TO appointments_before_fields;
