@@ -19,6 +19,7 @@ from typing import Any, Literal
 import duckdb
 
 from meetergo_pipeline.sql import load_sql, one_row
+from meetergo_pipeline.tenants import DEFAULT_TENANT
 from meetergo_pipeline.transform.settings import TransformSettings
 
 Severity = Literal["WARN", "ERROR"]
@@ -367,13 +368,16 @@ def check_reconciliation(
     )
 
 
-def check_row_counts_against_api(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
-    """Live users equal the API's `total`, and live appointments did not halve since last run.
+def check_row_counts_against_api(
+    con: duckdb.DuckDBPyConnection, tenant_id: str = DEFAULT_TENANT
+) -> CheckOutcome:
+    """Live users equal the API's `total`, and live appointments did not halve since last run,
+    for one tenant.
 
     A sudden halving means a broken read (wrong acting user, a filter), not a real tenant;
     it fails with ERROR so that nothing built on it gets published.
     """
-    runs = con.execute(load_sql("checks/latest_sync_runs.sql")).fetchall()
+    runs = con.execute(load_sql("checks/latest_sync_runs.sql"), {"tenant_id": tenant_id}).fetchall()
     if not runs:
         return CheckOutcome(True, "WARN", "no sync has run yet")
     api_users, users_live, appointments_live = runs[0]

@@ -13,6 +13,7 @@ import duckdb
 
 from meetergo_pipeline.settings import DEFAULTS
 from meetergo_pipeline.sql import load_sql
+from meetergo_pipeline.warehouse.transaction import transaction
 from meetergo_pipeline.webhooks.ingest import backfill_webhook_events
 
 CHECKPOINT_AFTER = "32MB"
@@ -122,6 +123,12 @@ def _attach(path: Path, memory_limit: str) -> duckdb.DuckDBPyConnection:
 
 
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create or migrate the raw schema; rows of an older webhook table get their typed columns."""
+    """Create or migrate the raw schema; rows of an older webhook table get their typed
+    columns, and the sync bookkeeping of a file made before tenants becomes the default
+    tenant's."""
     con.execute(load_sql("raw/schema.sql"))
+    (has_tenants,) = con.execute(load_sql("raw/sync_tables_have_tenants.sql")).fetchone()  # type: ignore[misc]
+    if not has_tenants:
+        with transaction(con):
+            con.execute(load_sql("raw/migrate_sync_tables.sql"))
     backfill_webhook_events(con)
