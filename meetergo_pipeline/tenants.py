@@ -29,9 +29,9 @@ from typing import Any
 
 from meetergo_pipeline.settings import ClientSettings, Settings, SettingsError, variable
 from meetergo_pipeline.settings.table import BY_FIELD
+from meetergo_pipeline.webhooks.log import TENANT_ID
 
 DEFAULT_TENANT = "default"
-TENANT_ID = re.compile(r"[a-z0-9_]+")
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 FILE_VARIABLE = variable("tenants_file")
 PLAN_FIELDS = ("plan_included_bookings", "plan_price_per_booking", "plan_currency")
@@ -69,16 +69,19 @@ class Tenant:
             acting_user_id=self.api_user_id,
         )
 
-    def plan(self, settings: Settings) -> tuple[int, Decimal, str]:
-        """(included bookings, price per booking, currency) in effect for this tenant."""
+    def plan(
+        self, included_bookings: int, price_per_booking: Decimal | float, currency: str
+    ) -> tuple[int, Decimal | float, str]:
+        """(included bookings, price per booking, currency) for this tenant: its overrides,
+        else the deployment's plan given (the `MEETERGO_PLAN_*` settings)."""
         return (
-            settings.plan_included_bookings
+            included_bookings
             if self.plan_included_bookings is None
             else self.plan_included_bookings,
-            settings.plan_price_per_booking
+            price_per_booking
             if self.plan_price_per_booking is None
             else self.plan_price_per_booking,
-            settings.plan_currency if self.plan_currency is None else self.plan_currency,
+            currency if self.plan_currency is None else self.plan_currency,
         )
 
 

@@ -18,6 +18,7 @@ from meetergo_pipeline.defs.stopping import stop_ends_run
 from meetergo_pipeline.problems import file_problem, is_access_error
 from meetergo_pipeline.settings import DEFAULTS, ClientSettings, Settings, variable
 from meetergo_pipeline.transform import TransformSettings
+from meetergo_pipeline.transform.settings import tenant_plans
 from meetergo_pipeline.warehouse.connection import connect_writer
 from meetergo_pipeline.warehouse.pseudonym import pseudonym_key
 from meetergo_pipeline.warehouse.publish import publish_snapshot
@@ -170,6 +171,7 @@ class AnalyticsSettings(ConfigurableResource):
     plan_price_per_booking: float = float(TransformSettings.plan_price_per_booking)
     plan_currency: str = TransformSettings.plan_currency
     reconciliation_warn_threshold: int = DEFAULTS.reconciliation_warn_threshold
+    tenants_file: str | None = None
 
     def transform_settings(self) -> TransformSettings:
         return TransformSettings(
@@ -179,6 +181,12 @@ class AnalyticsSettings(ConfigurableResource):
             plan_price_per_booking=self.plan_price_per_booking,
             plan_currency=self.plan_currency,
             api_bookings_file=Path(self.api_bookings_file) if self.api_bookings_file else None,
+            tenant_plans=tenant_plans(
+                Path(self.tenants_file) if self.tenants_file else None,
+                self.plan_included_bookings,
+                self.plan_price_per_booking,
+                self.plan_currency,
+            ),
         )
 
 
@@ -237,6 +245,7 @@ def build_resources(settings: Settings) -> dict[str, Any]:
             plan_price_per_booking=float(settings.plan_price_per_booking),
             plan_currency=settings.plan_currency,
             reconciliation_warn_threshold=settings.reconciliation_warn_threshold,
+            tenants_file=None if settings.tenants_file is None else str(settings.tenants_file),
         ),
         "webhook_log": WebhookLogResource(
             log_dir=str(settings.webhook_log_dir),
