@@ -402,6 +402,17 @@ def check_row_counts_against_api(
     return CheckOutcome(True, "WARN", "row counts agree with the API", metadata)
 
 
+def combined_outcome(outcomes: dict[str, CheckOutcome]) -> CheckOutcome:
+    """One outcome of a check run per tenant: passed when every tenant's passed, else failed
+    at the worst failing severity, naming each failing tenant and its finding."""
+    failing = {tenant: outcome for tenant, outcome in outcomes.items() if not outcome.passed}
+    if not failing:
+        return CheckOutcome(True, "WARN", f"passed for all {len(outcomes)} tenants")
+    severity: Severity = "ERROR" if any(o.severity == "ERROR" for o in failing.values()) else "WARN"
+    description = "; ".join(f"tenant {t}: {o.description}" for t, o in sorted(failing.items()))
+    return CheckOutcome(False, severity, description, {"failing_tenants": sorted(failing)})
+
+
 def check_webhook_log_silence(
     log_dir: Path,
     warn_after_minutes: float,
