@@ -39,7 +39,9 @@ def build_definitions(environ: Mapping[str, str] | None = None) -> Definitions:
         build_dead_run_sensor(),
     ]
     if tenant_ids is not None:
-        sensors.append(build_partial_sync_rebuild_sensor(jobs[0], running=settings.automation_on))
+        sensors.append(
+            build_partial_sync_rebuild_sensor(jobs[0], jobs[1], running=settings.automation_on)
+        )
     return Definitions(
         assets=[
             build_raw_api_asset(tenant_ids),

@@ -97,7 +97,8 @@ def check_for_sync(environ: Mapping[str, str] | None = None) -> list[Finding]:
     ]
     findings += folders
     findings.append(schedule_finding(settings))
-    findings += tenant_api_findings(settings, environ, _budget_folder_ok(settings, folders))
+    shared_budget = _budget_folder_ok(settings, folders)
+    findings += tenant_api_findings(settings, environ, shared_budget, probe_tenants=False)
     return findings
 
 
@@ -109,12 +110,18 @@ def failures(findings: list[Finding]) -> list[Finding]:
 
 
 def tenant_api_findings(
-    settings: Settings, environ: Mapping[str, str] | None, shared_budget: bool
+    settings: Settings,
+    environ: Mapping[str, str] | None,
+    shared_budget: bool,
+    *,
+    probe_tenants: bool = True,
 ) -> list[Finding]:
-    """The tenants file, then every tenant's key probed like `api_findings` (several at once).
+    """The tenants file and its key variables, then, with `probe_tenants`, every tenant's key
+    probed like `api_findings` (several at once).
 
     Without a tenants file this is `api_findings` of the one default tenant, unchanged. A
-    tenant's lines start with `tenant <id>:` and name its key variable.
+    tenant's lines start with `tenant <id>:` and name its key variable. A sync does not
+    probe the tenants: a tenant whose key the API refuses fails only its own partition.
     """
     try:
         tenants = load_tenants(settings, environ)
@@ -124,7 +131,7 @@ def tenant_api_findings(
         return api_findings(settings, shared_budget=shared_budget)
     findings = [Finding(True, f"{FILE_VARIABLE}: {len(tenants)} tenants", FILE_VARIABLE)]
     findings += [Finding(False, problem, FILE_VARIABLE) for problem in missing_keys(tenants)]
-    keyed = [tenant for tenant in tenants if tenant.api_key is not None]
+    keyed = [tenant for tenant in tenants if tenant.api_key is not None and probe_tenants]
 
     def probe(tenant: Tenant) -> list[Finding]:
         tenant_settings = replace(

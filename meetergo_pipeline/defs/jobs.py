@@ -111,31 +111,64 @@ def build_schedules(
     """The hourly incremental sync and the daily full sweep, switched on when `running`; with
     `tenant_ids` (a tenants file) each run syncs every tenant's partition."""
     status = DefaultScheduleStatus.RUNNING if running else DefaultScheduleStatus.STOPPED
-    tags = tenant_range_tags(tenant_ids[0], tenant_ids[-1]) if tenant_ids else {}
     return [
-        ScheduleDefinition(
-            name="meetergo_hourly_incremental",
-            job_name=SYNC_JOB,
-            cron_schedule=sync_cron,
-            execution_timezone=timezone,
-            run_config=sync_config("incremental"),
-            tags=tags,
-            default_status=status,
-            description="New bookings since each user's high-water mark (MEETERGO_SYNC_CRON); "
-            "every MEETERGO_SYNC_RESCAN_EVERY_HOURS also re-reads the window around today.",
+        _sync_schedule(
+            "meetergo_hourly_incremental",
+            sync_cron,
+            "incremental",
+            "New bookings since each user's high-water mark (MEETERGO_SYNC_CRON); every "
+            "MEETERGO_SYNC_RESCAN_EVERY_HOURS also re-reads the window around today.",
+            timezone=timezone,
+            status=status,
+            tenant_ids=tenant_ids,
         ),
-        ScheduleDefinition(
-            name="meetergo_daily_full_sweep",
-            job_name=SYNC_JOB,
-            cron_schedule=full_sweep_cron,
-            execution_timezone=timezone,
-            run_config=sync_config("full"),
-            tags=tags,
-            default_status=status,
-            description="Reads the whole tenant and marks what the API no longer lists as "
-            "deleted (MEETERGO_FULL_SWEEP_CRON).",
+        _sync_schedule(
+            "meetergo_daily_full_sweep",
+            full_sweep_cron,
+            "full",
+            "Reads the whole tenant and marks what the API no longer lists as deleted "
+            "(MEETERGO_FULL_SWEEP_CRON).",
+            timezone=timezone,
+            status=status,
+            tenant_ids=tenant_ids,
         ),
     ]
+
+
+def _sync_schedule(
+    name: str,
+    cron: str,
+    mode: str,
+    description: str,
+    *,
+    timezone: str,
+    status: DefaultScheduleStatus,
+    tenant_ids: tuple[str, ...] | None,
+) -> ScheduleDefinition:
+    """One schedule of the sync job; with tenants, its run requests carry the partition range
+    of every tenant (a schedule's own tags may not name partitions, a run request's may)."""
+    if not tenant_ids:
+        return ScheduleDefinition(
+            name=name,
+            job_name=SYNC_JOB,
+            cron_schedule=cron,
+            execution_timezone=timezone,
+            run_config=sync_config(mode),
+            default_status=status,
+            description=description,
+        )
+    every_tenant = RunRequest(
+        run_config=sync_config(mode), tags=tenant_range_tags(tenant_ids[0], tenant_ids[-1])
+    )
+    return ScheduleDefinition(
+        name=name,
+        job_name=SYNC_JOB,
+        cron_schedule=cron,
+        execution_timezone=timezone,
+        execution_fn=lambda _context: every_tenant,
+        default_status=status,
+        description=f"{description} Every tenant, in one run.",
+    )
 
 
 def synced_some_tenants(run_id: str, instance: DagsterInstance) -> bool:
@@ -153,7 +186,10 @@ def synced_some_tenants(run_id: str, instance: DagsterInstance) -> bool:
 
 
 def build_partial_sync_rebuild_sensor(
-    sync_job: UnresolvedAssetJobDefinition, *, running: bool
+    sync_job: UnresolvedAssetJobDefinition,
+    rebuild_job: UnresolvedAssetJobDefinition,
+    *,
+    running: bool,
 ) -> SensorDefinition:
     """After a sync run in which some tenants failed, rebuilds core, analytics and the
     snapshot from what the other tenants' syncs brought (the webhook refresh job: no API
@@ -162,7 +198,7 @@ def build_partial_sync_rebuild_sensor(
     @run_failure_sensor(
         name="meetergo_partial_sync_rebuild",
         monitored_jobs=[sync_job],
-        request_job=WEBHOOK_JOB,
+        request_job=rebuild_job,
         default_status=DefaultSensorStatus.RUNNING if running else DefaultSensorStatus.STOPPED,
         description="Rebuilds core, analytics and the snapshot after a sync in which some "
         "tenants failed and others synced.",

@@ -65,6 +65,13 @@ class MeetergoAPIResource(ConfigurableResource):
             return (DEFAULT_TENANT,)
         return tuple(t.id for t in parse_tenants_file(Path(self.tenants_file), self.base_url))
 
+    def key_variables(self) -> dict[str, str]:
+        """Each tenant's key variable, by tenant id."""
+        if self.tenants_file is None:
+            return {DEFAULT_TENANT: variable("api_key")}
+        tenants = parse_tenants_file(Path(self.tenants_file), self.base_url)
+        return {tenant.id: tenant.api_key_env for tenant in tenants}
+
     def open_client(self, tenant_id: str = DEFAULT_TENANT) -> MeetergoClient:
         """A client of one tenant: its key, base URL and acting user, the budget settings
         shared. A tenant whose key variable is unset raises `TenantsError` naming it."""

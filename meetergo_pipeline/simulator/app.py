@@ -154,6 +154,7 @@ class SimulatorApp(Starlette):
         """Serve `tenant` too: a request carrying one of its credentials reads and writes its
         data (each tenant's key has its own rate limit, as every key does). A credential the
         app's own tenant holds too stays the own tenant's."""
+
         def credentials(of: Tenant) -> set[str]:
             tokens = (of.api_key, of.expired_api_key, of.personal_token, of.admin_personal_token)
             return set(tokens)

@@ -11,7 +11,7 @@ request ends every tenant's sync.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 from meetergo_pipeline.client import MeetergoClient, MeetergoError
-from meetergo_pipeline.problems import unrecoverable
+from meetergo_pipeline.problems import KEY_VARIABLE, unrecoverable
 from meetergo_pipeline.sql import one_row
 from meetergo_pipeline.warehouse.connection import ensure_raw_schema
 from meetergo_pipeline.warehouse.sync import SyncMode, SyncPolicy, SyncReport, sync_api_to_raw
@@ -53,13 +53,15 @@ def sync_tenants(
     run_id: str | None = None,
     progress: Callable[[str], None] = log.info,
     workers: int = TENANT_WORKERS,
+    key_variables: Mapping[str, str] | None = None,
 ) -> TenantsSync:
     """Sync every tenant of `tenant_ids` into the raw tables, `workers` at a time.
 
     `open_client(tenant_id)` opens that tenant's client (its key, URL and acting user).
     `con` must not be inside a transaction; the file is checkpointed once at the end. A
     tenant's failure is caught and recorded (its message never holds the key); a stop
-    request (`StopRequested`) propagates.
+    request (`StopRequested`) propagates. `key_variables` names each tenant's key variable,
+    which its failure message names instead of `MEETERGO_API_KEY`.
     """
     ensure_raw_schema(con)
     (database,) = one_row(con, "SELECT current_database()")
@@ -83,6 +85,8 @@ def sync_tenants(
             result.reports[tenant_id] = report
         except (MeetergoError, OSError, ValueError, duckdb.Error) as error:
             message = unrecoverable(error) or f"{type(error).__name__}: {error}"
+            if key_variables and tenant_id in key_variables:
+                message = message.replace(KEY_VARIABLE, key_variables[tenant_id])
             result.failures[tenant_id] = message
             progress(f"{tenant_id}: sync failed: {message}")
         finally:

@@ -175,6 +175,7 @@ def _sync_tenants(
             policy=sync_settings.policy(),
             run_id=context.run_id,
             progress=context.log.info,
+            key_variables=meetergo_api.key_variables(),
         )
         described = {m.table: table_metadata(con, m.table) for m in raw_api_models()}
         checks = {t: check_row_counts_against_api(con, t) for t in synced.reports}
