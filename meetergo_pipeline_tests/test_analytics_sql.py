@@ -443,7 +443,8 @@ def test_webhook_reconciliation_counts(con):
 
     assert rows(
         con,
-        "SELECT * EXCLUDE (tenant_id) FROM analytics.webhook_reconciliation WHERE total_mismatches > 0",
+        "SELECT * EXCLUDE (tenant_id) FROM analytics.webhook_reconciliation "
+        "WHERE total_mismatches > 0",
     ) == [
         # day, events, without_api, creations, cancellations, reschedules, api_changes,
         # disagreements, total

@@ -13,7 +13,13 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from dagster import AssetKey, DagsterInstance, ExecuteInProcessResult
+from dagster import (
+    AssetKey,
+    DagsterInstance,
+    ExecuteInProcessResult,
+    PartitionKeyRange,
+    build_schedule_context,
+)
 
 from meetergo_pipeline.cli import main
 from meetergo_pipeline.definitions import build_definitions
@@ -411,3 +417,19 @@ def test_a_working_file_from_before_tenants_becomes_the_default_tenants(tmp_path
         ]
     finally:
         con.close()
+
+
+def test_both_schedules_sync_every_tenant_in_one_run(tenants: Tenants) -> None:
+    definitions = build_definitions()
+    for name, mode in (
+        ("meetergo_hourly_incremental", "incremental"),
+        ("meetergo_daily_full_sweep", "full"),
+    ):
+        schedule = definitions.get_schedule_def(name)
+        requests = schedule.evaluate_tick(build_schedule_context()).run_requests or []
+        assert len(requests) == 1
+        assert requests[0].partition_key_range == PartitionKeyRange("acme", "small")
+        assert requests[0].run_config == sync_config(mode)
+    partitions = definitions.resolve_assets_def(AssetKey(["raw", "appointments"])).partitions_def
+    assert partitions is not None
+    assert partitions.get_partition_keys() == ["acme", "twin", "small"]

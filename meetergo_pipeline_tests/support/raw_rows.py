@@ -98,7 +98,8 @@ def add_meeting_type(
         payload["metadata"] = metadata
     con.execute(
         "INSERT INTO raw.meeting_types (meeting_type_id, user_id, payload, source_updated_at, "
-        "first_seen_at, last_seen_at, deleted_at) VALUES ($id, $user, $payload, NULL, $read, $read, NULL)",
+        "first_seen_at, last_seen_at, deleted_at) "
+        "VALUES ($id, $user, $payload, NULL, $read, $read, NULL)",
         {"id": meeting_type_id, "user": user_id, "payload": json.dumps(payload), "read": READ_AT},
     )
 
