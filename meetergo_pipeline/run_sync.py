@@ -196,7 +196,8 @@ def _print_summary(
         return
     api = _api_sync_metadata(result)
     if api:
-        print(f"  api: mode {api['mode']}, {api['requests_spent']} requests", file=out)
+        tenants = f" over {api['tenants']} tenants" if api.get("tenants") else ""
+        print(f"  api: mode {api['mode']}, {api['requests_spent']} requests{tenants}", file=out)
     con = duckdb.connect(str(snapshot), read_only=True)
     try:
         for model in published_models():
@@ -251,9 +252,18 @@ def _of_plan(share: float | None, included: int) -> str:
     return f" = {share * 100:.1f} % of the {included} included"
 
 
-def _api_sync_metadata(result: ExecuteInProcessResult) -> dict[str, object]:
-    """The API sync's figures (mode, requests_spent, ...) as its raw assets recorded them."""
-    for materialization in result.asset_materializations_for_node("raw_api_tables"):
-        if materialization.asset_key == AssetKey(["raw", "appointments"]):
-            return {name: value.value for name, value in materialization.metadata.items()}
-    return {}
+def _api_sync_metadata(result: ExecuteInProcessResult) -> dict[str, Any]:
+    """The API sync's figures (mode, requests_spent, ...) as its raw assets recorded them;
+    with several tenants' partitions, their modes and the requests summed, and `tenants`."""
+    recorded = [
+        {name: value.value for name, value in materialization.metadata.items()}
+        for materialization in result.asset_materializations_for_node("raw_api_tables")
+        if materialization.asset_key == AssetKey(["raw", "appointments"])
+    ]
+    if len(recorded) <= 1:
+        return recorded[0] if recorded else {}
+    return {
+        "mode": ", ".join(sorted({str(figures.get("mode")) for figures in recorded})),
+        "requests_spent": sum(int(figures.get("requests_spent") or 0) for figures in recorded),
+        "tenants": len(recorded),
+    }

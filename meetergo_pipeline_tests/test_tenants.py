@@ -241,7 +241,12 @@ def test_sync_one_tenant_and_an_unknown_tenant(
     tenants: Tenants, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["sync", "--tenant", "small"]) == 0
+    assert "api: mode full sweep, " in capsys.readouterr().out
     assert tenants.working("SELECT DISTINCT tenant_id FROM raw.appointments") == [("small",)]
+    assert main(["sync"]) == 0  # small's second run is incremental, the others' first full
+    summary = capsys.readouterr().out
+    assert "api: mode full sweep, incremental, " in summary
+    assert " requests over 3 tenants" in summary
     capsys.readouterr()
     assert main(["sync", "--tenant", "nobody"]) == 2
     err = capsys.readouterr().err.strip()
