@@ -25,7 +25,13 @@ from meetergo_pipeline import stop
 from meetergo_pipeline.dagster_home import persistent_instance
 from meetergo_pipeline.defs.console import command_line_loggers
 from meetergo_pipeline.defs.dead_runs import fail_dead_runs, process_tags
-from meetergo_pipeline.defs.jobs import SYNC_JOB, WEBHOOK_JOB, sync_config, tenant_range_tags
+from meetergo_pipeline.defs.jobs import (
+    RAW_API_STEP,
+    SYNC_JOB,
+    WEBHOOK_JOB,
+    sync_config,
+    tenant_range_tags,
+)
 from meetergo_pipeline.defs.stopping import execute_until_done_or_stopped
 from meetergo_pipeline.models import published_models
 from meetergo_pipeline.report import report_path_for
@@ -115,11 +121,14 @@ def run_sync_job(
 
 
 def synced_tenants(result: ExecuteInProcessResult) -> list[str]:
-    """The tenants whose raw API partitions the run materialized while others failed."""
+    """The tenants whose raw API partitions the run materialized before its raw API step
+    failed for the others; empty when that step did not fail."""
+    if RAW_API_STEP not in {step for step, _ in step_failures(result)}:
+        return []
     return sorted(
         {
             materialization.partition
-            for materialization in result.asset_materializations_for_node("raw_api_tables")
+            for materialization in result.asset_materializations_for_node(RAW_API_STEP)
             if materialization.partition is not None
         }
     )
@@ -255,7 +264,7 @@ def _of_plan(share: float | None, included: int) -> str:
 def _api_sync_metadata(result: ExecuteInProcessResult) -> dict[str, Any]:
     """The API sync's figures (mode, requests_spent, ...) as its raw assets recorded them;
     with several tenants' partitions, their modes and the requests summed, and `tenants`."""
-    recorded = [
+    recorded: list[dict[str, Any]] = [
         {name: value.value for name, value in materialization.metadata.items()}
         for materialization in result.asset_materializations_for_node("raw_api_tables")
         if materialization.asset_key == AssetKey(["raw", "appointments"])

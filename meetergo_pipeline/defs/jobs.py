@@ -52,6 +52,7 @@ WRITER_TAGS = {WRITER_TAG: "writer", "dagster/max_runtime": "7200"}
 RAW_API = AssetSelection.assets(*(asset_key(model) for model in raw_api_models()))
 
 SYNC_JOB = "meetergo_sync"
+RAW_API_STEP = "raw_api_tables"
 WEBHOOK_JOB = "meetergo_webhook_refresh"
 
 
@@ -172,17 +173,18 @@ def _sync_schedule(
 
 
 def synced_some_tenants(run_id: str, instance: DagsterInstance) -> bool:
-    """Whether a run materialized some raw API partitions (a sync where some tenants failed
-    and others synced)."""
-    records = instance.get_records_for_run(
-        run_id, of_type=DagsterEventType.ASSET_MATERIALIZATION
-    ).records
-    return any(
-        record.event_log_entry.dagster_event is not None
-        and record.event_log_entry.dagster_event.partition is not None
-        and record.event_log_entry.dagster_event.step_key == "raw_api_tables"
-        for record in records
-    )
+    """Whether a run's raw API step failed after materializing some tenants' partitions (a
+    sync where some tenants failed and others synced)."""
+
+    def raw_api_events(event_type: DagsterEventType) -> list:
+        records = instance.get_records_for_run(run_id, of_type=event_type).records
+        events = [record.event_log_entry.dagster_event for record in records]
+        return [event for event in events if event and event.step_key == RAW_API_STEP]
+
+    if not raw_api_events(DagsterEventType.STEP_FAILURE):
+        return False
+    materialized = raw_api_events(DagsterEventType.ASSET_MATERIALIZATION)
+    return any(event.partition is not None for event in materialized)
 
 
 def build_partial_sync_rebuild_sensor(

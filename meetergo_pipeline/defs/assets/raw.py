@@ -165,6 +165,8 @@ def _sync_tenants(
     warehouse: MeetergoWarehouse,
     sync_settings: SyncSettings,
 ) -> Iterator[MaterializeResult | AssetMaterialization | AssetCheckResult]:
+    """The partitioned step's body: sync the run's tenants, then materialize all of them, or
+    the synced ones partition by partition and fail naming the others."""
     tenant_ids = context.partition_keys
     with stop_ends_run(), warehouse.get_connection() as con:
         synced = sync_tenants(
