@@ -18,6 +18,8 @@ from dagster import (
     DagsterInstance,
     ExecuteInProcessResult,
     PartitionKeyRange,
+    RunRequest,
+    build_run_status_sensor_context,
     build_schedule_context,
 )
 
@@ -213,7 +215,18 @@ def test_a_refused_key_fails_only_its_tenant_and_the_others_are_published(
             "acme",
             "small",
         }
-        # what the rebuild sensor asks of a failed run: did some tenants sync?
+        # the rebuild sensor asks for the webhook refresh job (core, analytics, snapshot)
+        sensor = build_definitions().get_sensor_def("meetergo_partial_sync_rebuild")
+        run_failure = next(e for e in result.all_events if e.event_type_value == "PIPELINE_FAILURE")
+        context = build_run_status_sensor_context(
+            sensor_name=sensor.name,
+            dagster_event=run_failure,
+            dagster_instance=instance,
+            dagster_run=result.dagster_run,
+        ).for_run_failure()
+        request = sensor(context)  # type: ignore[operator]
+        assert isinstance(request, RunRequest)
+        assert request.run_key == f"rebuild-after-{result.run_id}"
         assert synced_some_tenants(result.run_id, instance)
     assert dict(tenants.working("SELECT tenant_id, count(*) FROM raw.users GROUP BY 1")) == {
         "acme": 3,
