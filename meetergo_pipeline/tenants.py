@@ -27,7 +27,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from meetergo_pipeline.settings import ClientSettings, Settings, SettingsError, variable
+from meetergo_pipeline.settings import Settings, SettingsError, variable
 from meetergo_pipeline.settings.table import BY_FIELD
 from meetergo_pipeline.webhooks.log import TENANT_ID
 
@@ -47,7 +47,8 @@ class TenantsError(SettingsError):
 class Tenant:
     """One meetergo account: its id, the variable holding its key, and its overrides.
 
-    A plan field left None takes the deployment's `MEETERGO_PLAN_*` setting.
+    A plan field left None takes the deployment's `MEETERGO_PLAN_*` setting. `api_key` is
+    the key read from `api_key_env` by `load_tenants` (None when unset); it is never shown.
     """
 
     id: str
@@ -58,16 +59,6 @@ class Tenant:
     plan_price_per_booking: Decimal | None = None
     plan_currency: str | None = None
     api_key: str | None = field(default=None, repr=False, compare=False)
-
-    def client_settings(self, settings: Settings) -> ClientSettings:
-        """The client settings of this tenant: its key, URL and acting user; the budget
-        settings are the deployment's (each key has its own budget)."""
-        return replace(
-            settings.client,
-            api_key=self.api_key,
-            base_url=self.base_url,
-            acting_user_id=self.api_user_id,
-        )
 
     def plan(
         self, included_bookings: int, price_per_booking: Decimal | float, currency: str
