@@ -16,7 +16,7 @@ import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from bench import bench_rebuild, bench_receiver, bench_sync
+from bench import bench_rebuild, bench_receiver, bench_sync, bench_tenants
 from bench._common import ROOT, Row, format_table
 
 RESULTS = ROOT / "bench" / "results" / "latest.md"
@@ -25,6 +25,7 @@ BENCHMARKS: list[tuple[str, Callable[[], list[Row]]]] = [
     ("API sync (full vs floor, budget, incremental)", bench_sync.run),
     ("webhook receiver and 1M-line ingest", bench_receiver.run),
     ("core + analytics rebuild over 1M appointments", bench_rebuild.run),
+    ("200 small tenants vs one large tenant", bench_tenants.run),
 ]
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from meetergo_pipeline import stop
 from meetergo_pipeline.client import MeetergoError, build_client
 from meetergo_pipeline.settings import SETTINGS, Settings, markdown_table
+from meetergo_pipeline.tenants import load_tenants, tenant_by_id
 
 # `run`'s demo tenant: seconds between its rounds of bookings, moves and cancellations, and
 # how long it books before the sync starts.
@@ -95,6 +96,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["incremental", "full"],
         default="incremental",
         help="incremental (new bookings + due re-scan) or full (sweep everything)",
+    )
+    sync.add_argument(
+        "--tenant",
+        metavar="ID",
+        help="sync only this tenant of MEETERGO_TENANTS_FILE (default: every tenant)",
     )
     _add_verbose_option(sync)
     sync.set_defaults(handler=_sync)
@@ -295,9 +301,18 @@ def _sync(args: argparse.Namespace) -> int:
         print(f"error: {problem.text}", file=sys.stderr)
     if problems:
         return 2
+    tenant = getattr(args, "tenant", None)
+    if tenant is not None:
+        try:
+            tenant_by_id(load_tenants(Settings.from_env()), tenant)
+        except ValueError as error:
+            print(f"error: --tenant: {error}", file=sys.stderr)
+            return 2
     # `run` (the demo) records its runs where `make dev` shows them; `sync` does too when
     # DAGSTER_HOME is set.
-    return run_sync_job(args.mode, verbose=args.verbose, persistent=args.handler is _run)
+    return run_sync_job(
+        args.mode, verbose=args.verbose, persistent=args.handler is _run, tenant=tenant
+    )
 
 
 def _docs(args: argparse.Namespace) -> int:

@@ -22,7 +22,8 @@ class Model:
 
     `source` says what writes it: the API sync, the webhook-log ingest, or its own SQL file
     (`sql_file`, under `meetergo_pipeline/sql/`). `key` is the column, or the tuple of columns,
-    unique per row (checked after every build); None where no key is checked.
+    unique per row (checked after every build); None where no key is checked. Ids are unique
+    per tenant, so every key starts with `tenant_id`.
     """
 
     layer: Layer
@@ -58,35 +59,35 @@ MODELS: tuple[Model, ...] = (
         "users",
         "api",
         "meetergo users: one row per id, JSON payload kept.",
-        key="user_id",
+        key=("tenant_id", "user_id"),
     ),
     Model(
         "raw",
         "meeting_types",
         "api",
         "meetergo meeting types: one row per id, JSON payload kept.",
-        key="meeting_type_id",
+        key=("tenant_id", "meeting_type_id"),
     ),
     Model(
         "raw",
         "appointments",
         "api",
         "meetergo appointments: one row per id, JSON payload kept.",
-        key="appointment_id",
+        key=("tenant_id", "appointment_id"),
     ),
     Model(
         "raw",
         "webhook_events",
         "webhook_log",
         "Deduplicated webhook events read incrementally from the receiver's JSONL log.",
-        key="event_key",
+        key=("tenant_id", "event_key"),
     ),
     Model(
         "core",
         "users",
         "sql",
         "Platform users from the API, plus users so far known only from a new_employee webhook.",
-        key="user_id",
+        key=("tenant_id", "user_id"),
         upstream=("raw.users", "raw.webhook_events"),
     ),
     Model(
@@ -94,7 +95,7 @@ MODELS: tuple[Model, ...] = (
         "booking_events",
         "sql",
         "Distinct booking webhook events (created, rescheduled, cancelled).",
-        key="event_key",
+        key=("tenant_id", "event_key"),
         upstream=("raw.webhook_events",),
     ),
     Model(
@@ -102,7 +103,7 @@ MODELS: tuple[Model, ...] = (
         "api_appointments",
         "sql",
         "Each appointment as the latest API read showed it, before webhook events.",
-        key="appointment_id",
+        key=("tenant_id", "appointment_id"),
         upstream=("raw.appointments",),
     ),
     Model(
@@ -110,7 +111,7 @@ MODELS: tuple[Model, ...] = (
         "meeting_types",
         "sql",
         "Meeting types (booking pages) as the API last listed them, with their metadata.",
-        key="meeting_type_id",
+        key=("tenant_id", "meeting_type_id"),
         upstream=("raw.meeting_types", "core.api_appointments"),
     ),
     Model(
@@ -119,7 +120,7 @@ MODELS: tuple[Model, ...] = (
         "sql",
         "Booking webhook events whose appointment, not listed by the API, cannot form a valid "
         "row (no parseable start, say), with the reason; left out of core.appointments.",
-        key="event_key",
+        key=("tenant_id", "event_key"),
         upstream=("core.api_appointments", "core.booking_events", "raw.webhook_events"),
     ),
     Model(
@@ -127,7 +128,7 @@ MODELS: tuple[Model, ...] = (
         "appointments",
         "sql",
         "Each appointment's latest known state across API reads and webhook events.",
-        key="appointment_id",
+        key=("tenant_id", "appointment_id"),
         upstream=(
             "core.api_appointments",
             "core.booking_events",
@@ -140,7 +141,7 @@ MODELS: tuple[Model, ...] = (
         "appointment_hosts",
         "sql",
         "One row per appointment and host user (main host and co-hosts).",
-        key=("appointment_id", "user_id"),
+        key=("tenant_id", "appointment_id", "user_id"),
         upstream=("core.api_appointments", "core.appointments"),
     ),
     Model(
@@ -151,11 +152,19 @@ MODELS: tuple[Model, ...] = (
     ),
     Model(
         "analytics",
+        "tenant_plans",
+        "sql",
+        "The plan each tenant is billed by: the tenants file's plan overrides, else the "
+        "deployment's MEETERGO_PLAN_* settings.",
+        key="tenant_id",
+    ),
+    Model(
+        "analytics",
         "metered_bookings",
         "sql",
         "Bookings metered for usage-based billing, one row per appointment: by the metered "
         "rule, or by the appointment ids file (MEETERGO_API_BOOKINGS_FILE) when one is set.",
-        key="appointment_id",
+        key=("tenant_id", "appointment_id"),
         upstream=(
             "analytics.report_settings",
             "core.appointments",
@@ -172,7 +181,7 @@ MODELS: tuple[Model, ...] = (
         "sql",
         "One wide row per appointment: names, host-local start, lead time, cancellation, "
         "reschedules, metering.",
-        key="appointment_id",
+        key=("tenant_id", "appointment_id"),
         upstream=(
             "analytics.metered_bookings",
             "analytics.report_settings",
@@ -221,6 +230,18 @@ MODELS: tuple[Model, ...] = (
         "sql",
         "Metered bookings per billing month against the plan, with the running month projected.",
         upstream=("analytics.metered_bookings", "analytics.report_settings"),
+    ),
+    Model(
+        "analytics",
+        "usage_by_tenant_monthly",
+        "sql",
+        "Metered bookings per tenant and billing month against the tenant's own plan.",
+        key=("tenant_id", "billing_month"),
+        upstream=(
+            "analytics.metered_bookings",
+            "analytics.report_settings",
+            "analytics.tenant_plans",
+        ),
     ),
     Model(
         "analytics",

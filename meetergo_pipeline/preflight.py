@@ -15,6 +15,7 @@ import re
 import socket
 import tempfile
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -32,8 +33,16 @@ from meetergo_pipeline.client import (
 )
 from meetergo_pipeline.problems import KEY_VARIABLE, USER_VARIABLE, auth_problem, bind_problem
 from meetergo_pipeline.settings import SETTINGS, Settings, SettingsError, variable
+from meetergo_pipeline.tenants import (
+    FILE_VARIABLE,
+    Tenant,
+    TenantsError,
+    load_tenants,
+    missing_keys,
+)
 
 PROBE_TIMEOUT_S = 4.0  # per request; a probe sends at most two, each at most once
+PROBE_WORKERS = 8  # tenants probed at once
 BASE_URL_VARIABLE = variable("api_base_url")
 ME = "GET /v4/user/me"
 
@@ -70,7 +79,7 @@ def check_all(
     findings += folders
     findings.append(lock_finding(settings.duckdb_path))
     findings.append(schedule_finding(settings))
-    findings += api_findings(settings, shared_budget=_budget_folder_ok(settings, folders))
+    findings += tenant_api_findings(settings, environ, _budget_folder_ok(settings, folders))
     if receiver is not None:
         findings += receiver_findings(settings, *receiver)
     return findings
@@ -88,7 +97,8 @@ def check_for_sync(environ: Mapping[str, str] | None = None) -> list[Finding]:
     ]
     findings += folders
     findings.append(schedule_finding(settings))
-    findings += api_findings(settings, shared_budget=_budget_folder_ok(settings, folders))
+    shared_budget = _budget_folder_ok(settings, folders)
+    findings += tenant_api_findings(settings, environ, shared_budget, probe_tenants=False)
     return findings
 
 
@@ -97,6 +107,52 @@ def failures(findings: list[Finding]) -> list[Finding]:
 
 
 # --- the API -------------------------------------------------------------------------------
+
+
+def tenant_api_findings(
+    settings: Settings,
+    environ: Mapping[str, str] | None,
+    shared_budget: bool,
+    *,
+    probe_tenants: bool = True,
+) -> list[Finding]:
+    """The tenants file and its key variables, then, with `probe_tenants`, every tenant's key
+    probed like `api_findings` (several at once).
+
+    Without a tenants file this is `api_findings` of the one default tenant, unchanged. A
+    tenant's lines start with `tenant <id>:` and name its key variable. A sync does not
+    probe the tenants: a tenant whose key the API refuses fails only its own partition.
+    """
+    try:
+        tenants = load_tenants(settings, environ)
+    except TenantsError as error:
+        return [Finding(False, problem, FILE_VARIABLE) for problem in error.problems]
+    if settings.tenants_file is None:
+        return api_findings(settings, shared_budget=shared_budget)
+    findings = [Finding(True, f"{FILE_VARIABLE}: {len(tenants)} tenants", FILE_VARIABLE)]
+    findings += [Finding(False, problem, FILE_VARIABLE) for problem in missing_keys(tenants)]
+    keyed = [tenant for tenant in tenants if tenant.api_key is not None and probe_tenants]
+
+    def probe(tenant: Tenant) -> list[Finding]:
+        tenant_settings = replace(
+            settings,
+            api_key=tenant.api_key,
+            api_base_url=tenant.base_url,
+            api_user_id=tenant.api_user_id,
+        )
+        return [
+            Finding(
+                finding.ok,
+                f"tenant {tenant.id}: {finding.text.replace(KEY_VARIABLE, tenant.api_key_env)}",
+                tenant.id,
+            )
+            for finding in api_findings(tenant_settings, shared_budget=shared_budget)
+        ]
+
+    with ThreadPoolExecutor(max_workers=PROBE_WORKERS) as pool:
+        for tenant_findings in pool.map(probe, keyed):
+            findings += tenant_findings
+    return findings
 
 
 def api_findings(settings: Settings, *, shared_budget: bool = True) -> list[Finding]:

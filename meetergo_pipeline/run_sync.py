@@ -25,16 +25,30 @@ from meetergo_pipeline import stop
 from meetergo_pipeline.dagster_home import persistent_instance
 from meetergo_pipeline.defs.console import command_line_loggers
 from meetergo_pipeline.defs.dead_runs import fail_dead_runs, process_tags
-from meetergo_pipeline.defs.jobs import sync_config
+from meetergo_pipeline.defs.jobs import (
+    RAW_API_STEP,
+    SYNC_JOB,
+    WEBHOOK_JOB,
+    sync_config,
+    tenant_range_tags,
+)
 from meetergo_pipeline.defs.stopping import execute_until_done_or_stopped
 from meetergo_pipeline.models import published_models
 from meetergo_pipeline.report import report_path_for
 from meetergo_pipeline.settings import Settings
 from meetergo_pipeline.sql import load_sql, one_row
+from meetergo_pipeline.tenants import load_tenants
 
 
-def run_sync_job(mode: str, *, verbose: bool = False, persistent: bool = False) -> int:
+def run_sync_job(
+    mode: str, *, verbose: bool = False, persistent: bool = False, tenant: str | None = None
+) -> int:
     """Materialize every asset once (the job the schedules run).
+
+    With a tenants file the run syncs every tenant's partition, or only `tenant`'s. When some
+    tenants fail and others sync, the failed tenants are lines of the summary, core,
+    analytics and the snapshot are then rebuilt from what arrived (the webhook refresh job,
+    no API calls), and the exit code is 1.
 
     Returns 0 on success, 1 on failure, and 128 + the signal's number (130 for SIGINT, 143
     for SIGTERM) when a signal stopped it. The job runs on a worker thread while this
@@ -47,12 +61,20 @@ def run_sync_job(mode: str, *, verbose: bool = False, persistent: bool = False) 
     """
     from meetergo_pipeline.definitions import build_definitions
 
-    snapshot = Settings.from_env().snapshot_path
-    job = build_definitions().resolve_job_def("meetergo_sync")
+    settings = Settings.from_env()
+    snapshot = settings.snapshot_path
+    definitions = build_definitions()
+    job = definitions.resolve_job_def(SYNC_JOB)
+    rebuild = definitions.resolve_job_def(WEBHOOK_JOB)
     loggers = {"console": {"config": {"log_level": "INFO"}}}
     if not verbose:
         job, loggers = job.with_logger_defs(command_line_loggers()), {"console": {}}
+        rebuild = rebuild.with_logger_defs(command_line_loggers())
     run_config = {**sync_config(mode), "loggers": loggers}
+    tags = process_tags()
+    if settings.tenants_file is not None:
+        tenant_ids = [tenant] if tenant else [t.id for t in load_tenants(settings)]
+        tags = {**tags, **tenant_range_tags(tenant_ids[0], tenant_ids[-1])}
     run_id = str(uuid.uuid4())
     started = time.perf_counter()
     # Dagster's imports leave ~200k long-lived objects, which every full garbage collection
@@ -70,16 +92,46 @@ def run_sync_job(mode: str, *, verbose: bool = False, persistent: bool = False) 
                     instance=instance,
                     raise_on_error=False,
                     run_id=run_id,
-                    tags=process_tags(),
+                    tags=tags,
                 ),
                 instance,
                 run_id,
             )
-            elapsed = time.perf_counter() - started
-            _print_summary(result, elapsed, snapshot)
+            if not result.success and stop.exit_code() is None and synced_tenants(result):
+                _print_summary(result, time.perf_counter() - started, snapshot, partial=True)
+                rebuild_id = str(uuid.uuid4())
+                result = execute_until_done_or_stopped(
+                    lambda: rebuild.execute_in_process(
+                        run_config={"loggers": loggers},
+                        instance=instance,
+                        raise_on_error=False,
+                        run_id=rebuild_id,
+                        tags=process_tags(),
+                    ),
+                    instance,
+                    rebuild_id,
+                )
+                print("\nrebuilt core, analytics and the snapshot from the tenants that synced")
+                _print_summary(result, time.perf_counter() - started, snapshot)
+                return stop.exit_code() or 1
+            _print_summary(result, time.perf_counter() - started, snapshot)
     finally:
         gc.unfreeze()
     return stop.exit_code() or (0 if result.success else 1)
+
+
+def synced_tenants(result: ExecuteInProcessResult) -> list[str]:
+    """The tenants whose raw API partitions the run materialized before its raw API step
+    failed for the others; empty when that step did not fail."""
+    if RAW_API_STEP not in {step for step, _ in step_failures(result)}:
+        return []
+    return sorted(
+        {
+            materialization.partition
+            for materialization in result.asset_materializations_for_node(RAW_API_STEP)
+            if materialization.partition is not None
+        }
+    )
 
 
 def _instance(persistent: bool) -> DagsterInstance:
@@ -125,9 +177,12 @@ def _root_cause(error: SerializableErrorInfo | None) -> str:
     return re.sub(rf"^[\w.]*\b{re.escape(error.cls_name or '')}: ", "", error.message.strip())
 
 
-def _print_summary(result: ExecuteInProcessResult, elapsed: float, snapshot: Path) -> None:
+def _print_summary(
+    result: ExecuteInProcessResult, elapsed: float, snapshot: Path, *, partial: bool = False
+) -> None:
     """The run's outcome: failed checks with their severity, failed steps, or the tables,
-    this month's billing headline and, last, where the snapshot is and how to open it."""
+    this month's billing headline and, last, where the snapshot is and how to open it.
+    `partial`: a sync in which some tenants synced (named) and others failed."""
     out = sys.stdout
     code = stop.exit_code()
     if code is not None:
@@ -143,12 +198,15 @@ def _print_summary(result: ExecuteInProcessResult, elapsed: float, snapshot: Pat
             file=out,
         )
     if not result.success:
+        if partial:
+            print(f"  tenants synced: {', '.join(synced_tenants(result))}", file=out)
         for step_key, message in step_failures(result) or run_failures(result):
             print(f"  {step_key}: {message}", file=out)
         return
     api = _api_sync_metadata(result)
     if api:
-        print(f"  api: mode {api['mode']}, {api['requests_spent']} requests", file=out)
+        tenants = f" over {api['tenants']} tenants" if api.get("tenants") else ""
+        print(f"  api: mode {api['mode']}, {api['requests_spent']} requests{tenants}", file=out)
     con = duckdb.connect(str(snapshot), read_only=True)
     try:
         for model in published_models():
@@ -203,9 +261,18 @@ def _of_plan(share: float | None, included: int) -> str:
     return f" = {share * 100:.1f} % of the {included} included"
 
 
-def _api_sync_metadata(result: ExecuteInProcessResult) -> dict[str, object]:
-    """The API sync's figures (mode, requests_spent, ...) as its raw assets recorded them."""
-    for materialization in result.asset_materializations_for_node("raw_api_tables"):
-        if materialization.asset_key == AssetKey(["raw", "appointments"]):
-            return {name: value.value for name, value in materialization.metadata.items()}
-    return {}
+def _api_sync_metadata(result: ExecuteInProcessResult) -> dict[str, Any]:
+    """The API sync's figures (mode, requests_spent, ...) as its raw assets recorded them;
+    with several tenants' partitions, their modes and the requests summed, and `tenants`."""
+    recorded: list[dict[str, Any]] = [
+        {name: value.value for name, value in materialization.metadata.items()}
+        for materialization in result.asset_materializations_for_node("raw_api_tables")
+        if materialization.asset_key == AssetKey(["raw", "appointments"])
+    ]
+    if len(recorded) <= 1:
+        return recorded[0] if recorded else {}
+    return {
+        "mode": ", ".join(sorted({str(figures.get("mode")) for figures in recorded})),
+        "requests_spent": sum(int(figures.get("requests_spent") or 0) for figures in recorded),
+        "tenants": len(recorded),
+    }

@@ -119,7 +119,7 @@ def test_every_check_is_attached_to_the_asset_it_judges() -> None:
         for model in MODELS
         if model.key and model.layer != "raw"
     }
-    assert ("core/appointment_hosts", "unique_appointment_id_user_id") in unique
+    assert ("core/appointment_hosts", "unique_tenant_id_appointment_id_user_id") in unique
     assert attached == unique | {
         ("raw/appointments", "row_counts_against_api"),
         ("raw/webhook_events", "webhook_log_not_silent"),

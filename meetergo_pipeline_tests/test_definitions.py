@@ -32,7 +32,11 @@ def test_every_layer_is_defined() -> None:
         "analytics/published_snapshot",
     } <= keys
     checks = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
-    assert {"unique_appointment_id", "usage_within_plan", "webhook_log_not_silent"} <= checks
+    assert {
+        "unique_tenant_id_appointment_id",
+        "usage_within_plan",
+        "webhook_log_not_silent",
+    } <= checks
 
 
 def test_every_asset_and_every_check_says_what_it_is() -> None:

@@ -265,7 +265,7 @@ def test_co_hosts_each_get_a_row_and_are_counted(con):
 
     build(con)
 
-    assert rows(con, "SELECT * FROM core.appointment_hosts") == [
+    assert rows(con, "SELECT * EXCLUDE (tenant_id) FROM core.appointment_hosts") == [
         ("apt-main-second", "u-a", False),
         ("apt-main-second", "u-b", True),
         ("apt-no-main-host", "u-b", True),
@@ -290,7 +290,7 @@ def test_co_hosts_each_get_a_row_and_are_counted(con):
     ]
     assert check_unique_ids(con, "core.appointment_hosts", ("appointment_id", "user_id")).passed
     con.execute("CREATE TABLE main.hosts_copy AS FROM core.appointment_hosts")
-    con.execute("INSERT INTO main.hosts_copy VALUES ('apt-team', 'u-b', true)")
+    con.execute("INSERT INTO main.hosts_copy VALUES ('default', 'apt-team', 'u-b', true)")
     duplicated = check_unique_ids(con, "main.hosts_copy", ["appointment_id", "user_id"])
     assert not duplicated.passed
     assert duplicated.metadata["sample"] == ["(apt-team, u-b)"]
@@ -318,7 +318,7 @@ def test_weeks_and_days_without_bookings_appear_with_zeros(con):
 
     build(con)
 
-    assert rows(con, "SELECT * FROM analytics.booking_volume_weekly") == [
+    assert rows(con, "SELECT * EXCLUDE (tenant_id) FROM analytics.booking_volume_weekly") == [
         (date(2025, 3, 3), "mt-a", "Alpha", 1, 0, 0, 1),
         (date(2025, 3, 3), "mt-b", "Beta", 0, 0, 0, 0),
         (date(2025, 3, 10), "mt-a", "Alpha", 0, 0, 0, 0),
@@ -332,7 +332,10 @@ def test_weeks_and_days_without_bookings_appear_with_zeros(con):
         "SELECT count(*), count(DISTINCT day), min(day), max(day), sum(bookings_created), "
         "sum(meetings_scheduled) FROM analytics.booking_volume_daily",
     ) == [(34, 17, date(2025, 3, 3), date(2025, 3, 19), 2, 2)]
-    assert rows(con, "SELECT * FROM analytics.booking_volume_daily WHERE day = '2025-03-10'") == [
+    assert rows(
+        con,
+        "SELECT * EXCLUDE (tenant_id) FROM analytics.booking_volume_daily WHERE day = '2025-03-10'",
+    ) == [
         (date(2025, 3, 10), "mt-a", "Alpha", "u-1", "Ada Lovelace", 0, 0, 0, 0),
         (date(2025, 3, 10), "mt-b", "Beta", "u-1", "Ada Lovelace", 0, 0, 0, 0),
     ]
@@ -398,7 +401,7 @@ def test_host_activity_counts_co_hosts_rates_and_median_lead_time(con):
     add_booking_at(con, "f1", "2025-02-28T23:30:00Z", "2025-03-01T09:30:00Z", host="u-3")
 
     build(con)
-    assert rows(con, "SELECT * FROM analytics.host_activity_monthly") == [
+    assert rows(con, "SELECT * EXCLUDE (tenant_id) FROM analytics.host_activity_monthly") == [
         (date(2025, 2, 1), "u-3", "Cleo Cut", 1, 0, 0, 0.0, 0, 0.0, 10.0),
         (date(2025, 3, 1), "u-1", "Ada Lovelace", 4, 0, 1, 0.25, 1, 0.25, 25.0),
         (date(2025, 3, 1), "u-2", "Bob Builder", 1, 1, 0, 0.0, 1, 1.0, 30.0),

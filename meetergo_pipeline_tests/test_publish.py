@@ -262,7 +262,7 @@ def test_attendees_are_published_as_hmac_pseudonyms(synced: Synced, tmp_path: Pa
         for body in api_bodies
         for attendee in body["attendees"]
     }
-    published = set(query(snapshot, "SELECT * FROM core.appointment_attendees"))
+    published = set(query(snapshot, "SELECT * EXCLUDE (tenant_id) FROM core.appointment_attendees"))
     assert published == expected
     repeat_bookers = query(
         snapshot,
@@ -338,7 +338,9 @@ def test_the_default_key_is_kept_owner_only_and_pseudonyms_stay_stable(
     key_file = synced.working.parent / PSEUDONYM_KEY_FILE
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     key = key_file.read_text().strip().encode()
-    before = set(query(synced.snapshot, "SELECT * FROM core.appointment_attendees"))
+    before = set(
+        query(synced.snapshot, "SELECT * EXCLUDE (tenant_id) FROM core.appointment_attendees")
+    )
     working = synced.copy_working_file(tmp_path / "w.duckdb")
     shutil.copy2(key_file, tmp_path / PSEUDONYM_KEY_FILE)
     assert pseudonym_key(tmp_path, None) == key
@@ -355,7 +357,14 @@ def test_the_default_key_is_kept_owner_only_and_pseudonyms_stay_stable(
     with pytest.raises(ValueError, match="MEETERGO_PSEUDONYM_KEY must be at least 16"):
         Settings.from_env({"MEETERGO_PSEUDONYM_KEY": "too-short"})
     for name in ("again.duckdb", "from_variable.duckdb"):
-        assert set(query(tmp_path / name, "SELECT * FROM core.appointment_attendees")) == before
+        assert (
+            set(
+                query(
+                    tmp_path / name, "SELECT * EXCLUDE (tenant_id) FROM core.appointment_attendees"
+                )
+            )
+            == before
+        )
 
     fresh = tmp_path / "fresh"
     generated = pseudonym_key(fresh, None)

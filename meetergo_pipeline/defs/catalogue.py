@@ -44,7 +44,7 @@ def check_spec(name: str, asset: AssetKey, *, blocking: bool = False) -> AssetCh
 
 
 def unique_key_check_name(model: Model) -> str:
-    """`unique_<key column>`, a composite key's columns joined: `unique_appointment_id_user_id`."""
+    """`unique_<key column>`, a composite key's columns joined (`unique_tenant_id_user_id`)."""
     return "unique_" + "_".join(model.key_columns)
 
 

@@ -19,10 +19,13 @@ from pathlib import Path
 from dagster import (
     AssetSelection,
     Backoff,
+    DagsterEventType,
+    DagsterInstance,
     DefaultScheduleStatus,
     DefaultSensorStatus,
     Jitter,
     RetryPolicy,
+    RunFailureSensorContext,
     RunRequest,
     ScheduleDefinition,
     SensorDefinition,
@@ -30,7 +33,15 @@ from dagster import (
     SkipReason,
     define_asset_job,
     in_process_executor,
+    run_failure_sensor,
     sensor,
+)
+from dagster._core.definitions.unresolved_asset_job_definition import (
+    UnresolvedAssetJobDefinition,
+)
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
 )
 
 from meetergo_pipeline.defs.catalogue import asset_key
@@ -41,6 +52,7 @@ WRITER_TAGS = {WRITER_TAG: "writer", "dagster/max_runtime": "7200"}
 RAW_API = AssetSelection.assets(*(asset_key(model) for model in raw_api_models()))
 
 SYNC_JOB = "meetergo_sync"
+RAW_API_STEP = "raw_api_tables"
 WEBHOOK_JOB = "meetergo_webhook_refresh"
 
 
@@ -83,33 +95,122 @@ def sync_config(mode: str) -> dict:
     return {"ops": {"raw_api_tables": {"config": {"mode": mode}}}}
 
 
+def tenant_range_tags(first: str, last: str) -> dict[str, str]:
+    """The tags that make one run sync the tenants' partitions `first` to `last` (in the
+    tenants file's order; the raw API asset's backfill policy is a single run)."""
+    return {ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last}
+
+
 def build_schedules(
-    sync_cron: str, full_sweep_cron: str, timezone: str, *, running: bool
+    sync_cron: str,
+    full_sweep_cron: str,
+    timezone: str,
+    *,
+    running: bool,
+    tenant_ids: tuple[str, ...] | None = None,
 ) -> list[ScheduleDefinition]:
-    """The hourly incremental sync and the daily full sweep, switched on when `running`."""
+    """The hourly incremental sync and the daily full sweep, switched on when `running`; with
+    `tenant_ids` (a tenants file) each run syncs every tenant's partition."""
     status = DefaultScheduleStatus.RUNNING if running else DefaultScheduleStatus.STOPPED
     return [
-        ScheduleDefinition(
-            name="meetergo_hourly_incremental",
-            job_name=SYNC_JOB,
-            cron_schedule=sync_cron,
-            execution_timezone=timezone,
-            run_config=sync_config("incremental"),
-            default_status=status,
-            description="New bookings since each user's high-water mark (MEETERGO_SYNC_CRON); "
-            "every MEETERGO_SYNC_RESCAN_EVERY_HOURS also re-reads the window around today.",
+        _sync_schedule(
+            "meetergo_hourly_incremental",
+            sync_cron,
+            "incremental",
+            "New bookings since each user's high-water mark (MEETERGO_SYNC_CRON); every "
+            "MEETERGO_SYNC_RESCAN_EVERY_HOURS also re-reads the window around today.",
+            timezone=timezone,
+            status=status,
+            tenant_ids=tenant_ids,
         ),
-        ScheduleDefinition(
-            name="meetergo_daily_full_sweep",
-            job_name=SYNC_JOB,
-            cron_schedule=full_sweep_cron,
-            execution_timezone=timezone,
-            run_config=sync_config("full"),
-            default_status=status,
-            description="Reads the whole tenant and marks what the API no longer lists as "
-            "deleted (MEETERGO_FULL_SWEEP_CRON).",
+        _sync_schedule(
+            "meetergo_daily_full_sweep",
+            full_sweep_cron,
+            "full",
+            "Reads the whole tenant and marks what the API no longer lists as deleted "
+            "(MEETERGO_FULL_SWEEP_CRON).",
+            timezone=timezone,
+            status=status,
+            tenant_ids=tenant_ids,
         ),
     ]
+
+
+def _sync_schedule(
+    name: str,
+    cron: str,
+    mode: str,
+    description: str,
+    *,
+    timezone: str,
+    status: DefaultScheduleStatus,
+    tenant_ids: tuple[str, ...] | None,
+) -> ScheduleDefinition:
+    """One schedule of the sync job; with tenants, its run requests carry the partition range
+    of every tenant (a schedule's own tags may not name partitions, a run request's may)."""
+    if not tenant_ids:
+        return ScheduleDefinition(
+            name=name,
+            job_name=SYNC_JOB,
+            cron_schedule=cron,
+            execution_timezone=timezone,
+            run_config=sync_config(mode),
+            default_status=status,
+            description=description,
+        )
+    every_tenant = RunRequest(
+        run_config=sync_config(mode), tags=tenant_range_tags(tenant_ids[0], tenant_ids[-1])
+    )
+    return ScheduleDefinition(
+        name=name,
+        job_name=SYNC_JOB,
+        cron_schedule=cron,
+        execution_timezone=timezone,
+        execution_fn=lambda _context: every_tenant,
+        default_status=status,
+        description=f"{description} Every tenant, in one run.",
+    )
+
+
+def synced_some_tenants(run_id: str, instance: DagsterInstance) -> bool:
+    """Whether a run's raw API step failed after materializing some tenants' partitions (a
+    sync where some tenants failed and others synced)."""
+
+    def raw_api_events(event_type: DagsterEventType) -> list:
+        records = instance.get_records_for_run(run_id, of_type=event_type).records
+        events = [record.event_log_entry.dagster_event for record in records]
+        return [event for event in events if event and event.step_key == RAW_API_STEP]
+
+    if not raw_api_events(DagsterEventType.STEP_FAILURE):
+        return False
+    materialized = raw_api_events(DagsterEventType.ASSET_MATERIALIZATION)
+    return any(event.partition is not None for event in materialized)
+
+
+def build_partial_sync_rebuild_sensor(
+    sync_job: UnresolvedAssetJobDefinition,
+    rebuild_job: UnresolvedAssetJobDefinition,
+    *,
+    running: bool,
+) -> SensorDefinition:
+    """After a sync run in which some tenants failed, rebuilds core, analytics and the
+    snapshot from what the other tenants' syncs brought (the webhook refresh job: no API
+    calls), so one tenant's outage does not hold back the rest."""
+
+    @run_failure_sensor(
+        name="meetergo_partial_sync_rebuild",
+        monitored_jobs=[sync_job],
+        request_job=rebuild_job,
+        default_status=DefaultSensorStatus.RUNNING if running else DefaultSensorStatus.STOPPED,
+        description="Rebuilds core, analytics and the snapshot after a sync in which some "
+        "tenants failed and others synced.",
+    )
+    def partial_sync_rebuild(context: RunFailureSensorContext):
+        if not synced_some_tenants(context.dagster_run.run_id, context.instance):
+            return SkipReason("no tenant synced in the failed run")
+        return RunRequest(run_key=f"rebuild-after-{context.dagster_run.run_id}")
+
+    return partial_sync_rebuild
 
 
 def log_cursor(log_dir: Path) -> str:

@@ -4,6 +4,7 @@
 defaults are the settings table's.
 """
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,7 +18,15 @@ from meetergo_pipeline.client import Credential, MeetergoClient, build_client
 from meetergo_pipeline.defs.stopping import stop_ends_run
 from meetergo_pipeline.problems import file_problem, is_access_error
 from meetergo_pipeline.settings import DEFAULTS, ClientSettings, Settings, variable
+from meetergo_pipeline.tenants import (
+    DEFAULT_TENANT,
+    TenantsError,
+    missing_keys,
+    parse_tenants_file,
+    tenant_by_id,
+)
 from meetergo_pipeline.transform import TransformSettings
+from meetergo_pipeline.transform.settings import tenant_plans
 from meetergo_pipeline.warehouse.connection import connect_writer
 from meetergo_pipeline.warehouse.pseudonym import pseudonym_key
 from meetergo_pipeline.warehouse.publish import publish_snapshot
@@ -29,9 +38,15 @@ DUCKDB_ACCESS_REASONS = ("Permission denied", "Read-only file system", "Not a di
 
 
 class MeetergoAPIResource(ConfigurableResource):
-    """The meetergo Platform API, or the simulator behind the same base URL."""
+    """The meetergo Platform API, or the simulator behind the same base URL.
+
+    Without `tenants_file` it serves the one default tenant of `api_key`; with it, every
+    tenant of the file, each through its own key (read from the variable the file names,
+    when its client is opened) and so its own rate budget.
+    """
 
     api_key: str
+    tenants_file: str | None = None
     base_url: str = DEFAULTS.api_base_url
     acting_user_id: str | None = DEFAULTS.api_user_id
     budget_share: float = DEFAULTS.api_budget_share
@@ -41,14 +56,38 @@ class MeetergoAPIResource(ConfigurableResource):
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         """Reject a malformed key before the run sends anything (the error names the variable)."""
-        Credential.parse(self.api_key)
+        if self.tenants_file is None:
+            Credential.parse(self.api_key)
 
-    def open_client(self) -> MeetergoClient:
+    def tenant_ids(self) -> tuple[str, ...]:
+        """The ids of the tenants this resource serves (`default` without a tenants file)."""
+        if self.tenants_file is None:
+            return (DEFAULT_TENANT,)
+        return tuple(t.id for t in parse_tenants_file(Path(self.tenants_file), self.base_url))
+
+    def key_variables(self) -> dict[str, str]:
+        """Each tenant's key variable, by tenant id."""
+        if self.tenants_file is None:
+            return {DEFAULT_TENANT: variable("api_key")}
+        tenants = parse_tenants_file(Path(self.tenants_file), self.base_url)
+        return {tenant.id: tenant.api_key_env for tenant in tenants}
+
+    def open_client(self, tenant_id: str = DEFAULT_TENANT) -> MeetergoClient:
+        """A client of one tenant: its key, base URL and acting user, the budget settings
+        shared. A tenant whose key variable is unset raises `TenantsError` naming it."""
+        api_key, base_url, acting_user_id = self.api_key, self.base_url, self.acting_user_id
+        if self.tenants_file is not None:
+            tenants = parse_tenants_file(Path(self.tenants_file), self.base_url)
+            tenant = tenant_by_id(tenants, tenant_id)
+            api_key = os.environ.get(tenant.api_key_env, "").strip()
+            if not api_key:
+                raise TenantsError(missing_keys((tenant,)))
+            base_url, acting_user_id = tenant.base_url, tenant.api_user_id
         return build_client(
             ClientSettings(
-                api_key=self.api_key,
-                base_url=self.base_url,
-                acting_user_id=self.acting_user_id or None,
+                api_key=api_key,
+                base_url=base_url,
+                acting_user_id=acting_user_id or None,
                 budget_share=self.budget_share,
                 rate_limit_per_minute=self.rate_limit_per_minute,
                 rate_limit_burst=self.rate_limit_burst,
@@ -170,6 +209,7 @@ class AnalyticsSettings(ConfigurableResource):
     plan_price_per_booking: float = float(TransformSettings.plan_price_per_booking)
     plan_currency: str = TransformSettings.plan_currency
     reconciliation_warn_threshold: int = DEFAULTS.reconciliation_warn_threshold
+    tenants_file: str | None = None
 
     def transform_settings(self) -> TransformSettings:
         return TransformSettings(
@@ -179,6 +219,12 @@ class AnalyticsSettings(ConfigurableResource):
             plan_price_per_booking=self.plan_price_per_booking,
             plan_currency=self.plan_currency,
             api_bookings_file=Path(self.api_bookings_file) if self.api_bookings_file else None,
+            tenant_plans=tenant_plans(
+                Path(self.tenants_file) if self.tenants_file else None,
+                self.plan_included_bookings,
+                self.plan_price_per_booking,
+                self.plan_currency,
+            ),
         )
 
 
@@ -201,9 +247,12 @@ def build_resources(settings: Settings) -> dict[str, Any]:
     The API key, the pseudonym key and the inbox URL are passed as Dagster `EnvVar`s, so their
     values never show in the UI; every other value is passed as read and checked.
     """
+    tenants_file = None if settings.tenants_file is None else str(settings.tenants_file)
     return {
         "meetergo_api": MeetergoAPIResource(
-            api_key=EnvVar(variable("api_key")),
+            # with a tenants file every key comes from the variable the file names
+            api_key="" if tenants_file else EnvVar(variable("api_key")),
+            tenants_file=tenants_file,
             base_url=settings.api_base_url,
             acting_user_id=settings.api_user_id,
             budget_share=settings.api_budget_share,
@@ -237,6 +286,7 @@ def build_resources(settings: Settings) -> dict[str, Any]:
             plan_price_per_booking=float(settings.plan_price_per_booking),
             plan_currency=settings.plan_currency,
             reconciliation_warn_threshold=settings.reconciliation_warn_threshold,
+            tenants_file=tenants_file,
         ),
         "webhook_log": WebhookLogResource(
             log_dir=str(settings.webhook_log_dir),

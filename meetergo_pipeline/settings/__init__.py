@@ -68,6 +68,7 @@ class Settings:
     api_rate_limit_per_minute: float
     api_rate_limit_burst: float
     api_budget_dir: Path
+    tenants_file: Path | None
     duckdb_path: Path
     duckdb_memory_limit: str
     writer_lock_wait_s: float

@@ -126,6 +126,14 @@ SETTINGS: tuple[Setting, ...] = (
         "same folder (the sync, `fetch`, a second code location) draws from one budget",
     ),
     Setting(
+        "MEETERGO_TENANTS_FILE",
+        None,
+        PATH,
+        "TOML file of the tenants one deployment syncs (`[[tenants]]` with `id`, `api_key_env`, "
+        "optional `base_url`, `api_user_id` and `plan_*` overrides; see Many tenants); unset: "
+        "one tenant, `default`, from `MEETERGO_API_KEY`",
+    ),
+    Setting(
         "MEETERGO_DUCKDB_PATH",
         "data/meetergo.duckdb",
         PATH,

@@ -24,6 +24,7 @@ from meetergo_pipeline.simulator.auth import (
     USER_HEADER,
     acting_user,
     authenticate,
+    bearer_credential,
     credential_kind,
 )
 from meetergo_pipeline.simulator.config import SimulatorConfig
@@ -35,6 +36,7 @@ from meetergo_pipeline.simulator.faults import (
     ScriptedFaults,
 )
 from meetergo_pipeline.simulator.ratelimit import RateLimiter, retry_after_header
+from meetergo_pipeline.simulator.route_support import TENANT_KEY
 from meetergo_pipeline.simulator.routes import ACTING_USER_KEY, ROUTES
 from meetergo_pipeline.simulator.stats import NO_RESPONSE, RequestRecord, RequestStats
 
@@ -68,6 +70,7 @@ class SimulatorApp(Starlette):
         self.faults = faults
         self.random_faults = RandomFaults(config)
         self.rate_limiter = RateLimiter(config.rate_limit_per_minute, config.rate_limit_burst)
+        self.tenants_by_credential: dict[str, Tenant] = {}
         self._retry_after_rng = random.Random(config.seed * 17 + 3)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -129,19 +132,35 @@ class SimulatorApp(Starlette):
             await not_found_route(scope["method"], scope["path"])(scope, receive, send)
             return
         headers = dict(Request(scope).headers)
+        tenant = self.tenants_by_credential.get(
+            bearer_credential(headers.get("authorization")) or ""
+        )
+        scope[TENANT_KEY] = tenant = tenant or self.tenant
         try:
-            principal = authenticate(self.tenant, headers.get("authorization"))
+            principal = authenticate(tenant, headers.get("authorization"))
             limited = self._rate_limited(principal.credential)
             if limited is not None:
                 await limited(scope, receive, send)
                 return
             scope[ACTING_USER_KEY] = acting_user(
-                self.tenant, principal, headers.get(USER_HEADER), scope["method"], route
+                tenant, principal, headers.get(USER_HEADER), scope["method"], route
             )
         except TenantError as error:
             await error.response()(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
+
+    def add_tenant(self, tenant: Tenant) -> None:
+        """Serve `tenant` too: a request carrying one of its credentials reads and writes its
+        data (each tenant's key has its own rate limit, as every key does). A credential the
+        app's own tenant holds too stays the own tenant's."""
+
+        def credentials(of: Tenant) -> set[str]:
+            tokens = (of.api_key, of.expired_api_key, of.personal_token, of.admin_personal_token)
+            return set(tokens)
+
+        for credential in credentials(tenant) - credentials(self.tenant):
+            self.tenants_by_credential[credential] = tenant
 
     def _rate_limited(self, credential: str) -> Response | None:
         if not self.config.rate_limit_enabled:

@@ -16,10 +16,12 @@ if TYPE_CHECKING:
     from meetergo_pipeline.simulator.tenant import Tenant
 
 ACTING_USER_KEY = "meetergo.acting_user"
+TENANT_KEY = "meetergo.tenant"
 
 
 def tenant_of(request: Request) -> Tenant:
-    return request.app.tenant
+    """The tenant whose credential the request carries (the app's own tenant by default)."""
+    return request.scope.get(TENANT_KEY) or request.app.tenant
 
 
 def acting(request: Request) -> dict[str, Any]:

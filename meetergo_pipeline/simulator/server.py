@@ -79,6 +79,16 @@ class SimulatorServer:
     def admin_user_id(self) -> str:
         return self.tenant.owner_id
 
+    def add_tenant(self, config: SimulatorConfig, api_key: str | None = None) -> Tenant:
+        """Generate one more tenant from `config` and serve it beside the first, selected by
+        its credentials; `api_key` replaces its generated key (two tenants generated from the
+        same seed hold the same ids, told apart by their keys). Its webhooks are not sent."""
+        tenant = Tenant(config)
+        if api_key is not None:
+            tenant.api_key = api_key
+        self.app.add_tenant(tenant)
+        return tenant
+
     def environment(self) -> dict[str, str]:
         """The pipeline's settings that point it at this simulator."""
         return {

@@ -19,6 +19,7 @@ from typing import Any, Literal
 import duckdb
 
 from meetergo_pipeline.sql import load_sql, one_row
+from meetergo_pipeline.tenants import DEFAULT_TENANT
 from meetergo_pipeline.transform.settings import TransformSettings
 
 Severity = Literal["WARN", "ERROR"]
@@ -367,13 +368,16 @@ def check_reconciliation(
     )
 
 
-def check_row_counts_against_api(con: duckdb.DuckDBPyConnection) -> CheckOutcome:
-    """Live users equal the API's `total`, and live appointments did not halve since last run.
+def check_row_counts_against_api(
+    con: duckdb.DuckDBPyConnection, tenant_id: str = DEFAULT_TENANT
+) -> CheckOutcome:
+    """Live users equal the API's `total`, and live appointments did not halve since last run,
+    for one tenant.
 
     A sudden halving means a broken read (wrong acting user, a filter), not a real tenant;
     it fails with ERROR so that nothing built on it gets published.
     """
-    runs = con.execute(load_sql("checks/latest_sync_runs.sql")).fetchall()
+    runs = con.execute(load_sql("checks/latest_sync_runs.sql"), {"tenant_id": tenant_id}).fetchall()
     if not runs:
         return CheckOutcome(True, "WARN", "no sync has run yet")
     api_users, users_live, appointments_live = runs[0]
@@ -396,6 +400,17 @@ def check_row_counts_against_api(con: duckdb.DuckDBPyConnection) -> CheckOutcome
             False, "WARN", f"{users_live} live users but the API reports {api_users}", metadata
         )
     return CheckOutcome(True, "WARN", "row counts agree with the API", metadata)
+
+
+def combined_outcome(outcomes: dict[str, CheckOutcome]) -> CheckOutcome:
+    """One outcome of a check run per tenant: passed when every tenant's passed, else failed
+    at the worst failing severity, naming each failing tenant and its finding."""
+    failing = {tenant: outcome for tenant, outcome in outcomes.items() if not outcome.passed}
+    if not failing:
+        return CheckOutcome(True, "WARN", f"passed for all {len(outcomes)} tenants")
+    severity: Severity = "ERROR" if any(o.severity == "ERROR" for o in failing.values()) else "WARN"
+    description = "; ".join(f"tenant {t}: {o.description}" for t, o in sorted(failing.items()))
+    return CheckOutcome(False, severity, description, {"failing_tenants": sorted(failing)})
 
 
 def check_webhook_log_silence(

@@ -96,10 +96,19 @@ def _build_marts(
         "api_booking_ids_listed": listed_ids,
         "as_of": as_of,
     }
+    plans = settings.plans()
+    parameters_of = {
+        "report_settings": settings_parameters,
+        "tenant_plans": {
+            "tenant_ids": [plan.tenant_id for plan in plans],
+            "included": [plan.included_bookings for plan in plans],
+            "prices": [str(plan.price_per_booking) for plan in plans],
+            "currencies": [plan.currency for plan in plans],
+        },
+    }
     with _layer_transaction(con, "analytics"):
         for model in models_in("analytics"):
-            parameters = settings_parameters if model.name == "report_settings" else None
-            _run_model(con, model, replacements, parameters)
+            _run_model(con, model, replacements, parameters_of.get(model.name))
         return _row_counts(con, "analytics")
 
 

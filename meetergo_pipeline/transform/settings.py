@@ -23,11 +23,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import NamedTuple
 
 import duckdb
 
 from meetergo_pipeline.settings import DEFAULTS, Settings, check_values, variable
 from meetergo_pipeline.sql import load_sql, one_row
+from meetergo_pipeline.tenants import DEFAULT_TENANT, parse_tenants_file
 
 # The aliases the predicate may use, as the probe (sql/metering/predicate_probe.sql) and the
 # model (sql/analytics/metered_bookings.sql) both define them.
@@ -37,6 +39,15 @@ PREDICATE_ALIASES = {
     "mt": "core.meeting_types (the meeting type, with metadata)",
     "n": "the booking's notes (n.notes)",
 }
+
+
+class TenantPlan(NamedTuple):
+    """The plan one tenant is billed by (`Tenant.plan` resolved against the settings)."""
+
+    tenant_id: str
+    included_bookings: int
+    price_per_booking: Decimal | float
+    currency: str
 
 
 @dataclass(frozen=True)
@@ -50,6 +61,7 @@ class TransformSettings:
     plan_price_per_booking: float | Decimal = DEFAULTS.plan_price_per_booking
     plan_currency: str = DEFAULTS.plan_currency
     api_bookings_file: Path | None = DEFAULTS.api_bookings_file
+    tenant_plans: tuple[TenantPlan, ...] = ()
 
     def __post_init__(self) -> None:
         values: dict[str, object] = {
@@ -63,8 +75,21 @@ class TransformSettings:
             values["api_bookings_file"] = self.api_bookings_file
         check_values(values)
 
+    def plans(self) -> tuple[TenantPlan, ...]:
+        """Every tenant's plan; without `tenant_plans`, the default tenant's is the plan above."""
+        if self.tenant_plans:
+            return self.tenant_plans
+        default = TenantPlan(
+            DEFAULT_TENANT,
+            self.plan_included_bookings,
+            self.plan_price_per_booking,
+            self.plan_currency,
+        )
+        return (default,)
+
     @classmethod
     def from_settings(cls, settings: Settings) -> TransformSettings:
+        """The settings' values, with each tenant's plan when a tenants file is set."""
         return cls(
             reporting_timezone=settings.reporting_timezone,
             metered_booking_predicate=settings.metered_booking_predicate,
@@ -72,7 +97,29 @@ class TransformSettings:
             plan_price_per_booking=settings.plan_price_per_booking,
             plan_currency=settings.plan_currency,
             api_bookings_file=settings.api_bookings_file,
+            tenant_plans=tenant_plans(
+                settings.tenants_file,
+                settings.plan_included_bookings,
+                settings.plan_price_per_booking,
+                settings.plan_currency,
+            ),
         )
+
+
+def tenant_plans(
+    tenants_file: Path | None,
+    included_bookings: int,
+    price_per_booking: Decimal | float,
+    currency: str,
+) -> tuple[TenantPlan, ...]:
+    """Each tenant's plan from the tenants file over the deployment's plan given; () without
+    a file (the default tenant then has the deployment's plan)."""
+    if tenants_file is None:
+        return ()
+    return tuple(
+        TenantPlan(tenant.id, *tenant.plan(included_bookings, price_per_booking, currency))
+        for tenant in parse_tenants_file(tenants_file, "")
+    )
 
 
 def validate_against_database(con: duckdb.DuckDBPyConnection, settings: TransformSettings) -> None:

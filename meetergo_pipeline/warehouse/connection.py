@@ -12,11 +12,12 @@ from pathlib import Path
 import duckdb
 
 from meetergo_pipeline.settings import DEFAULTS
-from meetergo_pipeline.sql import load_sql
+from meetergo_pipeline.sql import load_sql, one_row
 from meetergo_pipeline.warehouse.appointment_fields import (
     define_appointment_fields,
     migrate_appointment_fields,
 )
+from meetergo_pipeline.warehouse.transaction import transaction
 from meetergo_pipeline.webhooks.ingest import backfill_webhook_events
 
 CHECKPOINT_AFTER = "32MB"
@@ -128,8 +129,13 @@ def _attach(path: Path, memory_limit: str) -> duckdb.DuckDBPyConnection:
 
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create or migrate the raw schema: rows of an older webhook table get their typed
-    columns, stored appointments their parsed `fields`; `con` gets `appointment_fields()`."""
+    columns, stored appointments their parsed `fields`, and the sync bookkeeping of a file
+    made before tenants becomes the default tenant's; `con` gets `appointment_fields()`."""
     fields_type = define_appointment_fields(con)
     con.execute(load_sql("raw/schema.sql", fields_type=fields_type))
     migrate_appointment_fields(con)
+    (has_tenants,) = one_row(con, load_sql("raw/sync_tables_have_tenants.sql"))
+    if not has_tenants:
+        with transaction(con):
+            con.execute(load_sql("raw/migrate_sync_tables.sql"))
     backfill_webhook_events(con)

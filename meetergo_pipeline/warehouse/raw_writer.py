@@ -10,6 +10,7 @@ import duckdb
 from meetergo_pipeline.client.paging import Page
 from meetergo_pipeline.models import raw_api_models
 from meetergo_pipeline.sql import load_sql
+from meetergo_pipeline.tenants import DEFAULT_TENANT
 from meetergo_pipeline.warehouse.appointment_fields import define_appointment_fields
 
 # The raw API tables of the model catalogue, by name (a test keeps the two in step).
@@ -18,7 +19,8 @@ STAGE_ROWS = 5000
 
 
 class RawWriter:
-    """Stages pages as they arrive and merges them into `raw.<entity>` on `flush()`.
+    """Stages one tenant's pages as they arrive and merges them into `raw.<entity>` on
+    `flush()`, as rows of that tenant (`tenant_id`).
 
     A page goes to DuckDB as its response body, the bytes exactly as received (a BLOB):
     `stage_<entity>.sql` unnests the rows and extracts the typed keys into a session-only
@@ -34,9 +36,12 @@ class RawWriter:
     its data; rows staged but not flushed are lost with the transaction, never half-stored.
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, seen_at: datetime) -> None:
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, seen_at: datetime, tenant_id: str = DEFAULT_TENANT
+    ) -> None:
         self.con = con
         self.seen_at = seen_at
+        self.tenant_id = tenant_id
         self._pending: dict[RawEntity, list[Page]] = {
             cast(RawEntity, model.name): [] for model in raw_api_models()
         }
@@ -61,7 +66,9 @@ class RawWriter:
             if not self._staged_rows[name]:
                 continue
             for statement in self.con.extract_statements(load_sql(f"raw/merge_{name}.sql")):
-                result = self.con.execute(statement.query, {"seen_at": self.seen_at})
+                result = self.con.execute(
+                    statement.query, {"seen_at": self.seen_at, "tenant_id": self.tenant_id}
+                )
                 (changed,) = result.fetchone()  # type: ignore[misc]
                 if statement.type == duckdb.StatementType.INSERT:
                     self.rows_inserted[name] += changed

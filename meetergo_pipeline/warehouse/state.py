@@ -8,22 +8,27 @@ import duckdb
 
 from meetergo_pipeline.client.models import parse_utc
 from meetergo_pipeline.sql import load_sql
+from meetergo_pipeline.tenants import DEFAULT_TENANT
 
 
 class SyncState:
-    """High-water marks and last-run times, keyed like `appointments_hwm/<user id>`."""
+    """One tenant's high-water marks and last-run times, keyed like `appointments_hwm/<user id>`."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, con: duckdb.DuckDBPyConnection, tenant_id: str = DEFAULT_TENANT) -> None:
         self.con = con
+        self.tenant_id = tenant_id
 
     def get_time(self, key: str) -> datetime | None:
-        row = self.con.execute(load_sql("raw/sync_state_value.sql"), {"state_key": key}).fetchone()
+        row = self.con.execute(
+            load_sql("raw/sync_state_value.sql"), {"state_key": key, "tenant_id": self.tenant_id}
+        ).fetchone()
         return parse_utc(row[0]) if row else None
 
     def all_times(self, prefix: str) -> dict[str, datetime]:
         """Every key under `prefix`, with the prefix removed."""
         rows = self.con.execute(
-            load_sql("raw/sync_state_by_prefix.sql"), {"prefix": prefix}
+            load_sql("raw/sync_state_by_prefix.sql"),
+            {"prefix": prefix, "tenant_id": self.tenant_id},
         ).fetchall()
         return {key.removeprefix(prefix): parse_utc(value) for key, value in rows}  # type: ignore[misc]
 
@@ -40,5 +45,6 @@ class SyncState:
                 "keys": list(values),
                 "values": [value.isoformat() for value in values.values()],
                 "now": now,
+                "tenant_id": self.tenant_id,
             },
         )

@@ -28,6 +28,7 @@ from meetergo_pipeline.client.paging import Page
 from meetergo_pipeline.models import raw_api_models
 from meetergo_pipeline.settings import DEFAULTS
 from meetergo_pipeline.sql import load_sql
+from meetergo_pipeline.tenants import DEFAULT_TENANT
 from meetergo_pipeline.warehouse.connection import ensure_raw_schema
 from meetergo_pipeline.warehouse.progress import SyncProgress
 from meetergo_pipeline.warehouse.raw_writer import RawEntity, RawWriter
@@ -54,10 +55,11 @@ class SyncPolicy:
 
 @dataclass
 class SyncReport:
-    """What one sync did. Per raw table (`raw.users`, ...): `pages` read, `rows_new` (first
-    stored), `rows_updated` (stored rows read again, payload replaced) and `vanished` (rows a
-    full sweep no longer saw, now tombstoned with `deleted_at`). `budget_wait_s`: seconds
-    requests waited for the rate budget, summed over the worker threads."""
+    """What one sync of one tenant (`tenant_id`) did. Per raw table (`raw.users`, ...):
+    `pages` read, `rows_new` (first stored), `rows_updated` (stored rows read again, payload
+    replaced) and `vanished` (rows a full sweep no longer saw, now tombstoned with
+    `deleted_at`). `budget_wait_s`: seconds requests waited for the rate budget, summed over
+    the worker threads."""
 
     run_id: str
     mode: SyncMode
@@ -75,6 +77,7 @@ class SyncReport:
     rows_new: dict[str, int] = field(default_factory=dict)
     rows_updated: dict[str, int] = field(default_factory=dict)
     budget_wait_s: float = 0.0
+    tenant_id: str = DEFAULT_TENANT
 
     @property
     def kind(self) -> str:
@@ -98,21 +101,27 @@ def sync_api_to_raw(
     now: datetime | None = None,
     run_id: str | None = None,
     progress: Callable[[str], None] = log.info,
+    tenant_id: str = DEFAULT_TENANT,
+    standalone: bool = True,
 ) -> SyncReport:
-    """Read the API into raw.users, raw.meeting_types and raw.appointments.
+    """Read one tenant's API into raw.users, raw.meeting_types and raw.appointments, as rows
+    of `tenant_id`, with that tenant's sync state.
 
     `client` should be opened for this run: every request it sent (including resolving the
     acting user) is recorded as the run's spend in raw.sync_runs. `con` must not be inside a
     transaction: the sync commits as it goes. `progress` receives a line at least every
     `PROGRESS_EVERY_S` while pages arrive and one at the end of each phase (requests, pages,
-    rows, users and the estimated time left; see `warehouse/progress.py`).
+    rows, users and the estimated time left; see `warehouse/progress.py`). `standalone`: the
+    raw schema is ensured first and the file checkpointed at the end; a caller syncing many
+    tenants at once does both itself, once.
     """
     policy = policy or SyncPolicy()
     started = (now or datetime.now(UTC)).astimezone(UTC)
-    ensure_raw_schema(con)
-    if SyncState(con).get_time("last_full_sweep_at") is None:
+    if standalone:
+        ensure_raw_schema(con)
+    if SyncState(con, tenant_id).get_time("last_full_sweep_at") is None:
         mode = "full"  # nothing to be incremental from yet: one read of everything, no re-scan
-    report = SyncReport(run_id or uuid.uuid4().hex, mode, started)
+    report = SyncReport(run_id or uuid.uuid4().hex, mode, started, tenant_id=tenant_id)
     sync = EntitySync(con, client, policy, report, progress)
 
     user_ids = sync.users()
@@ -127,6 +136,8 @@ def sync_api_to_raw(
     if report.rescanned and mode == "incremental":
         sync.appointments_in_window(user_ids)
     sync.finish()
+    if standalone:
+        con.execute("CHECKPOINT")
     return report
 
 
@@ -154,8 +165,8 @@ class EntitySync:
             progress, lambda: client.http.requests_sent, client.http.budget.per_minute
         )
         self.started = report.started_at
-        self.state = SyncState(con)
-        self.writer = RawWriter(con, seen_at=report.started_at)
+        self.state = SyncState(con, report.tenant_id)
+        self.writer = RawWriter(con, seen_at=report.started_at, tenant_id=report.tenant_id)
 
     def users(self) -> list[str]:
         """Every user, in one transaction; returns their ids and keeps the API's `total`."""
@@ -255,9 +266,9 @@ class EntitySync:
                     "meeting_types_seen": report.meeting_types_seen,
                     "appointments_seen": report.appointments_seen,
                     "api_user_total": report.api_user_total,
+                    "tenant_id": report.tenant_id,
                 },
             )
-        self.con.execute("CHECKPOINT")
 
     def _appointments(
         self,
@@ -311,7 +322,9 @@ class EntitySync:
         vanished: dict[str, int] = {}
         for model in raw_api_models():
             sql = load_sql("raw/mark_vanished.sql", table=model.table)
-            result = self.con.execute(sql, {"sweep_started_at": self.started})
+            result = self.con.execute(
+                sql, {"sweep_started_at": self.started, "tenant_id": self.report.tenant_id}
+            )
             vanished[model.table] = result.fetchone()[0]  # type: ignore[index]
         return vanished
 

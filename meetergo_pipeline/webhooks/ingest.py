@@ -37,7 +37,13 @@ import duckdb
 
 from meetergo_pipeline.sql import load_sql, one_row
 from meetergo_pipeline.warehouse.transaction import transaction
-from meetergo_pipeline.webhooks.log import append_durably, quarantine_line, quarantine_path, utc_now
+from meetergo_pipeline.webhooks.log import (
+    append_durably,
+    quarantine_line,
+    quarantine_path,
+    tenant_of_log_file,
+    utc_now,
+)
 
 logger = logging.getLogger("meetergo_pipeline.webhooks.ingest")
 
@@ -103,8 +109,9 @@ class BatchLoader:
 
     Runs inside the caller's transaction, after ``macros.sql``; a line is a receiver wrapper
     ``{"received_at", "body"}`` or a bare body, which gets ``fallback_received_at``. Rows carry
-    ``source`` as their ``source_file``. Unusable lines collect in ``rejected`` for the caller
-    to quarantine once its transaction has committed.
+    ``source`` as their ``source_file`` and its tenant (``log.tenant_of_log_file``). Unusable
+    lines collect in ``rejected`` for the caller to quarantine once its transaction has
+    committed.
     """
 
     def __init__(
@@ -144,9 +151,12 @@ class BatchLoader:
                 ", ".join(name for (name,) in names),
             )
         self.con.execute(load_sql("webhooks/group_by_key.sql"))
-        self.con.execute(load_sql("webhooks/count_repeats.sql"))
+        tenant = {"tenant_id": tenant_of_log_file(self.source)}
+        self.con.execute(load_sql("webhooks/count_repeats.sql"), tenant)
         (new,) = one_row(
-            self.con, load_sql("webhooks/insert_new_events.sql"), {"source_file": self.source}
+            self.con,
+            load_sql("webhooks/insert_new_events.sql"),
+            {"source_file": self.source, **tenant},
         )
         quarantined = len(self.rejected) - rejected_before
         return IngestResult(

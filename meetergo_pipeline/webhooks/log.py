@@ -3,6 +3,8 @@
 Layout under ``log_dir``::
 
     events-YYYY-MM-DD.jsonl            one delivery per line: {"received_at": ..., "body": {...}}
+    events-YYYY-MM-DD.<tenant>.jsonl   the same, for deliveries to a tenant's URL
+                                       (/webhooks/meetergo/<token>/<tenant>)
     quarantine/quarantine-YYYY-MM-DD.jsonl   rejected bytes: {"received_at", "reason", ...}
 
 Days are UTC days. One receiver process owns a log dir; other producers drop their own files
@@ -16,11 +18,16 @@ import asyncio
 import base64
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 QUARANTINE_DIR = "quarantine"
+TENANT_ID = re.compile(
+    r"[a-z0-9_]+"
+)  # a tenant id (tenants.py), as URL path and file names hold it
+TENANT_LOG_FILE = re.compile(r"events-\d{4}-\d{2}-\d{2}\.([a-z0-9_]+)\.jsonl")
 FILE_MODE = 0o600  # log and quarantine files hold personal data: owner only
 DIR_MODE = 0o700
 _MAX_OPEN_FILES = 4
@@ -31,8 +38,18 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def event_log_path(log_dir: Path, at: datetime) -> Path:
-    return log_dir / f"events-{at:%Y-%m-%d}.jsonl"
+def event_log_path(log_dir: Path, at: datetime, tenant_id: str | None = None) -> Path:
+    """The day's log file, the tenant's own when `tenant_id` is given."""
+    if tenant_id is None:
+        return log_dir / f"events-{at:%Y-%m-%d}.jsonl"
+    return log_dir / f"events-{at:%Y-%m-%d}.{tenant_id}.jsonl"
+
+
+def tenant_of_log_file(name: str) -> str:
+    """The tenant whose deliveries a log file holds: `acme` for `events-<day>.acme.jsonl`,
+    `default` for the receiver's untenanted files and for files dropped in by others."""
+    match = TENANT_LOG_FILE.fullmatch(name)
+    return match.group(1) if match else "default"
 
 
 def quarantine_path(log_dir: Path, at: datetime) -> Path:

@@ -1,5 +1,10 @@
 """ASGI receiver for meetergo webhooks: ``POST /webhooks/meetergo/{token}``, ``GET /healthz``.
 
+With many tenants, each tenant's webhook registration points at
+``/webhooks/meetergo/{token}/{tenant_id}``: its deliveries go to that tenant's own day file
+(``log.event_log_path``), and the ingest stores them as that tenant's. The plain URL is the
+``default`` tenant's. (The PostgreSQL inbox stores every delivery as the default tenant's.)
+
 meetergo does not sign payloads, so the unguessable token in the URL is the only secret: it is
 compared in constant time and never written to any log (the access log shows only
 ``/healthz``, ``/webhooks/meetergo/***`` or ``<other path>``; uvicorn's loggers are filtered).
@@ -29,6 +34,7 @@ from urllib.parse import unquote
 
 from meetergo_pipeline.webhooks.body import first_key_wins, read_body_keys
 from meetergo_pipeline.webhooks.log import (
+    TENANT_ID,
     EventLog,
     delivery_line,
     event_log_path,
@@ -132,7 +138,10 @@ class WebhookReceiver:
         if path == HEALTH_PATH:
             ok = method in ("GET", "HEAD")
             return await _respond(send, 200 if ok else 405, "ok" if ok else "method not allowed")
-        if not path.startswith(WEBHOOK_PREFIX) or not self._token_matches(path):
+        if not path.startswith(WEBHOOK_PREFIX):
+            return await _respond(send, 404, "not found")
+        token, _, tenant_id = path[len(WEBHOOK_PREFIX) :].partition("/")
+        if not self._token_matches(token) or (tenant_id and not TENANT_ID.fullmatch(tenant_id)):
             return await _respond(send, 404, "not found")
         if method != "POST":
             return await _respond(send, 405, "method not allowed")
@@ -147,9 +156,9 @@ class WebhookReceiver:
         if raw is None:
             logger.warning("webhook rejected: body exceeds %d bytes", self.max_body_bytes)
             return await _respond(send, 413, "payload too large", close=True)
-        return await self._store(send, raw)
+        return await self._store(send, raw, tenant_id or None)
 
-    async def _store(self, send: Any, raw: bytes) -> int:
+    async def _store(self, send: Any, raw: bytes, tenant_id: str | None = None) -> int:
         verdict = judge_body(raw)
         received_at = utc_now()
         if verdict.quarantine_reason is not None:
@@ -158,7 +167,7 @@ class WebhookReceiver:
             )
         try:
             if self._inbox is None:
-                await self._append_to_log(received_at, verdict, raw)
+                await self._append_to_log(received_at, verdict, raw, tenant_id)
             else:
                 await self._inbox.store(
                     received_at, verdict.line_body, verdict.quarantine_reason, raw
@@ -169,16 +178,18 @@ class WebhookReceiver:
         message = {200: "stored", 202: "quarantined"}.get(verdict.status, verdict.quarantine_reason)
         return await _respond(send, verdict.status, message or "rejected")
 
-    async def _append_to_log(self, received_at: datetime, verdict: Verdict, raw: bytes) -> None:
+    async def _append_to_log(
+        self, received_at: datetime, verdict: Verdict, raw: bytes, tenant_id: str | None
+    ) -> None:
         if verdict.line_body is not None:
             line = delivery_line(received_at, verdict.line_body)
-            await self._log.append(event_log_path(self.log_dir, received_at), line)
+            await self._log.append(event_log_path(self.log_dir, received_at, tenant_id), line)
         if verdict.quarantine_reason is not None:
             record = quarantine_line(received_at, verdict.quarantine_reason, raw)
             await self._log.append(quarantine_path(self.log_dir, received_at), record)
 
-    def _token_matches(self, path: str) -> bool:
-        return hmac.compare_digest(path[len(WEBHOOK_PREFIX) :].encode(), self._token)
+    def _token_matches(self, token: str) -> bool:
+        return hmac.compare_digest(token.encode(), self._token)
 
     async def _read_body(self, receive: Any) -> bytes | None:
         """The whole body, or None once it grows past the limit (counted while reading)."""

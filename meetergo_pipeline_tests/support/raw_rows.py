@@ -61,7 +61,8 @@ def user_payload(
 
 def add_user(con: duckdb.DuckDBPyConnection, payload: dict[str, Any]) -> None:
     con.execute(
-        "INSERT INTO raw.users VALUES ($id, $payload, $updated, $read, $read, NULL)",
+        "INSERT INTO raw.users (user_id, payload, source_updated_at, first_seen_at, "
+        "last_seen_at, deleted_at) VALUES ($id, $payload, $updated, $read, $read, NULL)",
         {
             "id": payload["id"],
             "payload": json.dumps(payload),
@@ -96,7 +97,9 @@ def add_meeting_type(
     if metadata is not None:
         payload["metadata"] = metadata
     con.execute(
-        "INSERT INTO raw.meeting_types VALUES ($id, $user, $payload, NULL, $read, $read, NULL)",
+        "INSERT INTO raw.meeting_types (meeting_type_id, user_id, payload, source_updated_at, "
+        "first_seen_at, last_seen_at, deleted_at) "
+        "VALUES ($id, $user, $payload, NULL, $read, $read, NULL)",
         {"id": meeting_type_id, "user": user_id, "payload": json.dumps(payload), "read": READ_AT},
     )
 

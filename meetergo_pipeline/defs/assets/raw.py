@@ -1,14 +1,20 @@
 """Raw layer: the API sync and the webhook log, each landing as-received JSON in DuckDB."""
 
+from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Literal
 
 import duckdb
 from dagster import (
+    AssetCheckResult,
     AssetExecutionContext,
+    AssetMaterialization,
+    AssetsDefinition,
+    BackfillPolicy,
     Config,
     Failure,
     MaterializeResult,
+    StaticPartitionsDefinition,
     asset,
     multi_asset,
 )
@@ -30,8 +36,10 @@ from meetergo_pipeline.sql import load_sql, one_row
 from meetergo_pipeline.transform.checks import (
     check_row_counts_against_api,
     check_webhook_log_silence,
+    combined_outcome,
 )
 from meetergo_pipeline.warehouse.sync import sync_api_to_raw
+from meetergo_pipeline.warehouse.tenant_sync import sync_tenants
 from meetergo_pipeline.webhooks.inbox import newest_receipt
 from meetergo_pipeline.webhooks.inbox_ingest import ingest_webhook_inbox
 from meetergo_pipeline.webhooks.ingest import ingest_webhook_logs
@@ -47,14 +55,24 @@ class ApiSyncConfig(Config):
     mode: Literal["incremental", "full"] = "incremental"
 
 
+def build_raw_api_asset(tenant_ids: tuple[str, ...] | None = None) -> AssetsDefinition:
+    """The raw API step: the one default tenant (`tenant_ids` None, no tenants file), or one
+    partition per tenant of the tenants file, every partition of a run synced in that one
+    run (`BackfillPolicy.single_run`, see `_sync_tenants`)."""
+    if tenant_ids is None:
+        return _default_tenant_asset
+    return _tenant_partitioned_asset(tenant_ids)
+
+
 # In a sync the API is read before the webhook log is ingested, so the events that arrived
 # meanwhile are newer than the API's state and core applies them on top of it.
 @multi_asset(
+    name="raw_api_tables",
     specs=[asset_spec(api_model) for api_model in raw_api_models()],
     check_specs=[check_spec("row_counts_against_api", APPOINTMENTS, blocking=True)],
     op_tags={"dagster/priority": "1"},
 )
-def raw_api_tables(
+def _default_tenant_asset(
     context: AssetExecutionContext,
     config: ApiSyncConfig,
     meetergo_api: MeetergoAPIResource,
@@ -107,6 +125,98 @@ def raw_api_tables(
             },
         )
     yield to_check_result(APPOINTMENTS, "row_counts_against_api", row_counts)
+
+
+def _tenant_partitioned_asset(tenant_ids: tuple[str, ...]) -> AssetsDefinition:
+    @multi_asset(
+        name="raw_api_tables",
+        specs=[asset_spec(api_model) for api_model in raw_api_models()],
+        check_specs=[check_spec("row_counts_against_api", APPOINTMENTS, blocking=True)],
+        op_tags={"dagster/priority": "1"},
+        partitions_def=StaticPartitionsDefinition(list(tenant_ids)),
+        backfill_policy=BackfillPolicy.single_run(),
+    )
+    def raw_api_tables(
+        context: AssetExecutionContext,
+        config: ApiSyncConfig,
+        meetergo_api: MeetergoAPIResource,
+        warehouse: MeetergoWarehouse,
+        sync_settings: SyncSettings,
+    ):
+        """Syncs each tenant of the run's partitions into the raw tables, a few at a time,
+        each with its own key and budget (see meetergo_pipeline/warehouse/tenant_sync.py).
+
+        When every tenant synced, every partition is materialized. When some failed (a
+        refused key, an outage), the tenants that synced are materialized partition by
+        partition and the step then fails naming the others, without step retries: the
+        failed tenants' partitions show as failed, and `meetergo-pipeline sync` (or the
+        `meetergo_partial_sync_rebuild` sensor) rebuilds core, analytics and the snapshot
+        from what did arrive.
+        """
+        yield from _sync_tenants(context, config, meetergo_api, warehouse, sync_settings)
+
+    return raw_api_tables
+
+
+def _sync_tenants(
+    context: AssetExecutionContext,
+    config: ApiSyncConfig,
+    meetergo_api: MeetergoAPIResource,
+    warehouse: MeetergoWarehouse,
+    sync_settings: SyncSettings,
+) -> Iterator[MaterializeResult | AssetMaterialization | AssetCheckResult]:
+    """The partitioned step's body: sync the run's tenants, then materialize all of them, or
+    the synced ones partition by partition and fail naming the others."""
+    tenant_ids = context.partition_keys
+    with stop_ends_run(), warehouse.get_connection() as con:
+        synced = sync_tenants(
+            con,
+            tenant_ids,
+            meetergo_api.open_client,
+            mode=config.mode,
+            policy=sync_settings.policy(),
+            run_id=context.run_id,
+            progress=context.log.info,
+            key_variables=meetergo_api.key_variables(),
+        )
+        described = {m.table: table_metadata(con, m.table) for m in raw_api_models()}
+        checks = {t: check_row_counts_against_api(con, t) for t in synced.reports}
+    context.log.info(
+        f"sync finished: {len(synced.reports)} of {len(tenant_ids)} tenants, "
+        f"{synced.requests_spent} requests"
+    )
+    per_tenant = {
+        (tenant_id, api_model.table): {
+            **api_sync_metadata(report, api_model.table),
+            "tenant_id": tenant_id,
+            "attempt": context.retry_number + 1,
+        }
+        for tenant_id, report in synced.reports.items()
+        for api_model in raw_api_models()
+    }
+    if synced.failures:
+        for (tenant_id, table), metadata in per_tenant.items():
+            yield AssetMaterialization(
+                asset_key=asset_key(model(table)),
+                partition=tenant_id,
+                metadata={**described[table], **metadata},
+            )
+        failed = "; ".join(f"tenant {t}: {m}" for t, m in sorted(synced.failures.items()))
+        raise Failure(
+            description=f"{len(synced.failures)} of {len(tenant_ids)} tenants failed: {failed}",
+            metadata={"failed_tenants": sorted(synced.failures)},
+            allow_retries=False,
+        )
+    for (tenant_id, table), metadata in per_tenant.items():
+        context.add_asset_metadata(
+            metadata, asset_key=asset_key(model(table)), partition_key=tenant_id
+        )
+    for api_model in raw_api_models():
+        yield MaterializeResult(
+            asset_key=asset_key(api_model),
+            metadata={**described[api_model.table], "tenants": len(tenant_ids)},
+        )
+    yield to_check_result(APPOINTMENTS, "row_counts_against_api", combined_outcome(checks))
 
 
 @asset(

@@ -5,6 +5,7 @@
 CREATE OR REPLACE TABLE analytics.booking_volume_weekly AS
 SELECT
     CAST(date_trunc('week', day) AS DATE) AS week_start,
+    tenant_id,
     meeting_type_id,
     any_value(meeting_type_name) AS meeting_type_name,
     sum(bookings_created)::BIGINT AS bookings_created,
@@ -12,11 +13,12 @@ SELECT
     sum(bookings_rescheduled)::BIGINT AS bookings_rescheduled,
     sum(meetings_scheduled)::BIGINT AS meetings_scheduled
 FROM analytics.booking_volume_daily
-GROUP BY week_start, meeting_type_id
-ORDER BY week_start, meeting_type_id;
+GROUP BY week_start, tenant_id, meeting_type_id
+ORDER BY week_start, tenant_id, meeting_type_id;
 
 COMMENT ON TABLE analytics.booking_volume_weekly IS 'Booking activity per ISO week (Monday to Sunday, reporting time zone {{reporting_timezone}}) and meeting type, all hosts together: analytics.booking_volume_daily summed by week. Zero-filled: every meeting type with any activity has a row for every week from the first to the last week with activity. The first and last week may be partial (the data''s range starts or ends inside them).';
 COMMENT ON COLUMN analytics.booking_volume_weekly.week_start IS 'Monday that starts the week, in the reporting time zone ({{reporting_timezone}}).';
+COMMENT ON COLUMN analytics.booking_volume_weekly.tenant_id IS 'Tenant (meetergo account) the row belongs to: an id of the tenants file, or default. Ids are unique per tenant.';
 COMMENT ON COLUMN analytics.booking_volume_weekly.meeting_type_id IS 'Meeting type booked (NULL when unknown).';
 COMMENT ON COLUMN analytics.booking_volume_weekly.meeting_type_name IS 'Name of the meeting type (core.meeting_types.name); NULL when not known.';
 COMMENT ON COLUMN analytics.booking_volume_weekly.bookings_created IS 'Appointments booked in the week (by created_at).';

@@ -5,10 +5,10 @@
 -- milliseconds, which is several times cheaper than epoch() of an interval.
 CREATE OR REPLACE TABLE analytics.bookings AS
 WITH co_hosts AS (
-    SELECT appointment_id, count(*) AS co_host_count
+    SELECT tenant_id, appointment_id, count(*) AS co_host_count
     FROM core.appointment_hosts
     WHERE NOT is_main_host
-    GROUP BY appointment_id
+    GROUP BY tenant_id, appointment_id
 ),
 
 known_zones AS (
@@ -25,11 +25,13 @@ bookings_zoned AS (
         m.appointment_id IS NOT NULL AS is_metered
     FROM core.appointments AS a
     CROSS JOIN analytics.report_settings AS s
-    LEFT JOIN core.meeting_types AS mt ON mt.meeting_type_id = a.meeting_type_id
-    LEFT JOIN core.users AS u ON u.user_id = a.host_user_id
+    LEFT JOIN core.meeting_types AS mt
+        ON mt.tenant_id = a.tenant_id AND mt.meeting_type_id = a.meeting_type_id
+    LEFT JOIN core.users AS u ON u.tenant_id = a.tenant_id AND u.user_id = a.host_user_id
     LEFT JOIN known_zones AS z ON z.name = u.timezone
-    LEFT JOIN co_hosts AS c ON c.appointment_id = a.appointment_id
-    LEFT JOIN analytics.metered_bookings AS m ON m.appointment_id = a.appointment_id
+    LEFT JOIN co_hosts AS c ON c.tenant_id = a.tenant_id AND c.appointment_id = a.appointment_id
+    LEFT JOIN analytics.metered_bookings AS m
+        ON m.tenant_id = a.tenant_id AND m.appointment_id = a.appointment_id
 ),
 
 bookings_local AS (
@@ -40,6 +42,7 @@ bookings_local AS (
 )
 
 SELECT
+    tenant_id,
     appointment_id,
     meeting_type_id,
     meeting_type_name,
@@ -70,6 +73,7 @@ SELECT
 FROM bookings_local;
 
 COMMENT ON TABLE analytics.bookings IS 'One row per appointment (as core.appointments) with its meeting type and host names, start in the host''s local time, lead time, cancellation and reschedule facts and whether it is metered. Local times use the main host''s time zone (core.users.timezone), else the reporting time zone ({{reporting_timezone}}). Hour figures are hours of elapsed time, rounded to 2 decimals.';
+COMMENT ON COLUMN analytics.bookings.tenant_id IS 'Tenant (meetergo account) the row belongs to: an id of the tenants file, or default. Ids are unique per tenant.';
 COMMENT ON COLUMN analytics.bookings.appointment_id IS 'meetergo appointment id (UUID).';
 COMMENT ON COLUMN analytics.bookings.meeting_type_id IS 'Meeting type booked.';
 COMMENT ON COLUMN analytics.bookings.meeting_type_name IS 'Name of the meeting type (core.meeting_types.name); NULL when the meeting type is not known.';

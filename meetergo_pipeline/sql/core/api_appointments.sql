@@ -7,6 +7,7 @@
 CREATE OR REPLACE TABLE core.api_appointments AS
 WITH parsed AS (
     SELECT
+        r.tenant_id,
         r.appointment_id,
         r.start_at,
         r.first_start_at,
@@ -21,6 +22,7 @@ WITH parsed AS (
 
 api_fields AS (
     SELECT
+        tenant_id,
         appointment_id,
         coalesce(p.meetingTypeId, p.meetingType.id) AS meeting_type_id,
         coalesce(p.hostingInfo.mainHost, p.hostIds[1], p.hosts[1].id) AS host_user_id,
@@ -45,6 +47,7 @@ api_fields AS (
 )
 
 SELECT
+    tenant_id,
     appointment_id,
     meeting_type_id,
     host_user_id,
@@ -70,6 +73,7 @@ SELECT
 FROM api_fields;
 
 COMMENT ON TABLE core.api_appointments IS 'One row per appointment as the latest meetergo API read showed it, without webhook events applied (see core.appointments for the merged latest state). Timestamps are TIMESTAMPTZ instants (shown in UTC by the pipeline); payload times with Z or offsets like +01:00 are normalised to the same instant.';
+COMMENT ON COLUMN core.api_appointments.tenant_id IS 'Tenant (meetergo account) the row belongs to: an id of the tenants file, or default. Ids are unique per tenant.';
 COMMENT ON COLUMN core.api_appointments.appointment_id IS 'meetergo appointment id (UUID).';
 COMMENT ON COLUMN core.api_appointments.meeting_type_id IS 'Meeting type booked (meetingTypeId, else meetingType.id).';
 COMMENT ON COLUMN core.api_appointments.host_user_id IS 'Main host: hostingInfo.mainHost, else hostIds[0], else hosts[0].id.';

@@ -23,11 +23,12 @@ WITH latest_api_state AS (
 -- only typed fields); only events core.booking_events holds count
 event_cancel_sources AS (
     SELECT
+        e.tenant_id,
         e.event_key,
         nullif(trim(json_extract_string(w.body, w.entity_path || '.cancel.actionSource')), '')
             AS cancel_source
     FROM core.booking_events AS e
-    JOIN raw.webhook_events AS w ON w.event_key = e.event_key
+    JOIN raw.webhook_events AS w ON w.tenant_id = e.tenant_id AND w.event_key = e.event_key
     WHERE e.event_type = 'booking_cancelled'
 ),
 
@@ -43,12 +44,14 @@ events_classified AS (
             WHEN 'booking_rescheduled' THEN e.previous_start_at
         END AS start_seen
     FROM core.booking_events AS e
-    LEFT JOIN latest_api_state AS a ON a.appointment_id = e.appointment_id
-    LEFT JOIN event_cancel_sources AS c ON c.event_key = e.event_key
+    LEFT JOIN latest_api_state AS a
+        ON a.tenant_id = e.tenant_id AND a.appointment_id = e.appointment_id
+    LEFT JOIN event_cancel_sources AS c ON c.tenant_id = e.tenant_id AND c.event_key = e.event_key
 ),
 
 event_state AS (
     SELECT
+        tenant_id,
         appointment_id,
         count(*) FILTER (WHERE is_after_api_state) AS newer_event_count,
         coalesce(bool_or(event_type = 'booking_cancelled') FILTER (WHERE is_after_api_state), false)
@@ -84,11 +87,12 @@ event_state AS (
             min(occurred_at) FILTER (WHERE event_type = 'booking_created')
         ) AS created_at
     FROM events_classified
-    GROUP BY appointment_id
+    GROUP BY tenant_id, appointment_id
 ),
 
 appointments_merged AS (
     SELECT
+        coalesce(a.tenant_id, e.tenant_id) AS tenant_id,
         coalesce(a.appointment_id, e.appointment_id) AS appointment_id,
         coalesce(a.meeting_type_id, e.meeting_type_id) AS meeting_type_id,
         coalesce(a.host_user_id, e.host_user_id) AS host_user_id,
@@ -131,10 +135,12 @@ appointments_merged AS (
         a.last_read_at AS last_api_read_at,
         e.last_event_at
     FROM latest_api_state AS a
-    FULL OUTER JOIN event_state AS e ON e.appointment_id = a.appointment_id
+    FULL OUTER JOIN event_state AS e
+        ON e.tenant_id = a.tenant_id AND e.appointment_id = a.appointment_id
 )
 
 SELECT
+    tenant_id,
     appointment_id,
     meeting_type_id,
     host_user_id,
@@ -164,10 +170,12 @@ SELECT
 FROM appointments_merged
 WHERE NOT EXISTS (
     SELECT 1 FROM core.rejected_booking_events AS r
-    WHERE r.appointment_id = appointments_merged.appointment_id
+    WHERE r.tenant_id = appointments_merged.tenant_id
+      AND r.appointment_id = appointments_merged.appointment_id
 );
 
 COMMENT ON TABLE core.appointments IS 'One row per meetergo appointment with its latest known state across API reads and webhook events, ordered by source timestamps: events newer than the API read''s updatedAt are applied on top of it (a newer booking_cancelled cancels, a newer booking_rescheduled moves the meeting), older ones are superseded by the read. Cancellation is sticky against later created/rescheduled events. Includes appointments known only from webhooks, except those that cannot form a valid row (see core.rejected_booking_events). Timestamps are TIMESTAMPTZ instants (shown in UTC by the pipeline).';
+COMMENT ON COLUMN core.appointments.tenant_id IS 'Tenant (meetergo account) the row belongs to: an id of the tenants file, or default. Ids are unique per tenant.';
 COMMENT ON COLUMN core.appointments.appointment_id IS 'meetergo appointment id (UUID).';
 COMMENT ON COLUMN core.appointments.meeting_type_id IS 'Meeting type booked.';
 COMMENT ON COLUMN core.appointments.host_user_id IS 'Main host user: hostingInfo.mainHost, else hostIds[0], else hosts[0].id. Multi-host appointments appear once, under the main host.';

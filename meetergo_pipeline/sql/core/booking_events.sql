@@ -7,6 +7,7 @@
 CREATE OR REPLACE TABLE core.booking_events AS
 WITH booking_events_read AS (
     SELECT
+        e.tenant_id,
         e.event_key,
         e.event_type,
         e.appointment_id,
@@ -22,6 +23,7 @@ WITH booking_events_read AS (
 
 booking_events_parsed AS (
     SELECT
+        tenant_id,
         event_key,
         event_type,
         appointment_id,
@@ -56,6 +58,7 @@ booking_events_parsed AS (
 )
 
 SELECT
+    tenant_id,
     event_key,
     event_type,
     appointment_id,
@@ -75,9 +78,10 @@ SELECT
     attendee_count,
     channel
 FROM booking_events_parsed
-ORDER BY occurred_at, event_key;
+ORDER BY tenant_id, occurred_at, event_key;
 
 COMMENT ON TABLE core.booking_events IS 'One row per distinct booking webhook event (duplicate deliveries already collapsed), live flat and legacy envelope bodies read alike by the ingest. Only booking_created, booking_rescheduled and booking_cancelled; events without an appointment id are left out. Timestamps are TIMESTAMPTZ instants (shown in UTC by the pipeline).';
+COMMENT ON COLUMN core.booking_events.tenant_id IS 'Tenant (meetergo account) the row belongs to: an id of the tenants file, or default. Ids are unique per tenant.';
 COMMENT ON COLUMN core.booking_events.event_key IS 'Identity of the event (raw.webhook_events.event_key): hash of folded type, appointment, source event time and body.';
 COMMENT ON COLUMN core.booking_events.event_type IS 'booking_created | booking_rescheduled | booking_cancelled, folded by the ingest from the type as sent (booking_canceled, appointment_cancelled, "Booking Cancelled", legacy booking.cancelled, ... fold in).';
 COMMENT ON COLUMN core.booking_events.appointment_id IS 'Appointment the event is about (flat body: id; legacy body: data.appointmentId, else data.id).';

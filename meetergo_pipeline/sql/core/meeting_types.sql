@@ -5,14 +5,16 @@
 CREATE OR REPLACE TABLE core.meeting_types AS
 WITH metadata_from_appointments AS (
     SELECT
+        tenant_id,
         meeting_type_id,
         arg_max(meeting_type_metadata, coalesce(updated_at, created_at)) AS metadata
     FROM core.api_appointments
     WHERE meeting_type_id IS NOT NULL AND meeting_type_metadata IS NOT NULL
-    GROUP BY meeting_type_id
+    GROUP BY tenant_id, meeting_type_id
 )
 
 SELECT
+    r.tenant_id,
     r.meeting_type_id,
     coalesce(r.user_id, r.payload->>'userId') AS user_id,
     r.payload->'meetingInfo'->>'name' AS name,
@@ -29,10 +31,12 @@ SELECT
         m.metadata
     ) AS metadata
 FROM raw.meeting_types AS r
-LEFT JOIN metadata_from_appointments AS m ON m.meeting_type_id = r.meeting_type_id
-ORDER BY r.meeting_type_id;
+LEFT JOIN metadata_from_appointments AS m
+    ON m.tenant_id = r.tenant_id AND m.meeting_type_id = r.meeting_type_id
+ORDER BY r.tenant_id, r.meeting_type_id;
 
 COMMENT ON TABLE core.meeting_types IS 'One row per meetergo meeting type (booking page) as the API last showed it. Timestamps are TIMESTAMPTZ instants (shown in UTC by the pipeline).';
+COMMENT ON COLUMN core.meeting_types.tenant_id IS 'Tenant (meetergo account) the row belongs to: an id of the tenants file, or default. Ids are unique per tenant.';
 COMMENT ON COLUMN core.meeting_types.meeting_type_id IS 'meetergo meeting type id (UUID).';
 COMMENT ON COLUMN core.meeting_types.user_id IS 'User who owns the meeting type.';
 COMMENT ON COLUMN core.meeting_types.name IS 'Name shown to bookers (meetingInfo.name).';

@@ -18,12 +18,14 @@ WITH unlisted_events AS (
     SELECT e.*
     FROM core.booking_events AS e
     WHERE NOT EXISTS (
-        SELECT 1 FROM core.api_appointments AS a WHERE a.appointment_id = e.appointment_id
+        SELECT 1 FROM core.api_appointments AS a
+        WHERE a.tenant_id = e.tenant_id AND a.appointment_id = e.appointment_id
     )
 ),
 
 unlisted_appointments AS (
     SELECT
+        tenant_id,
         appointment_id,
         count(start_at) > 0 AS has_start,
         coalesce(
@@ -31,11 +33,12 @@ unlisted_appointments AS (
             min(occurred_at) FILTER (WHERE event_type = 'booking_created')
         ) AS created_at
     FROM unlisted_events
-    GROUP BY appointment_id
+    GROUP BY tenant_id, appointment_id
 ),
 
 rejected_appointments AS (
     SELECT
+        tenant_id,
         appointment_id,
         NOT has_start AS lacks_start
     FROM unlisted_appointments
@@ -47,19 +50,25 @@ rejected_appointments AS (
 rejected_events AS (
     SELECT e.*, r.lacks_start
     FROM unlisted_events AS e
-    JOIN rejected_appointments AS r ON r.appointment_id = e.appointment_id
+    JOIN rejected_appointments AS r
+        ON r.tenant_id = e.tenant_id AND r.appointment_id = e.appointment_id
 ),
 
 -- The JSON type of each rejected event's start field (NULL when the field is absent).
 start_field_types AS (
     SELECT
+        w.tenant_id,
         w.event_key,
         json_type(w.body, w.entity_path || '.start') AS start_type
     FROM raw.webhook_events AS w
-    WHERE w.event_key IN (SELECT event_key FROM rejected_events)
+    WHERE EXISTS (
+        SELECT 1 FROM rejected_events AS r
+        WHERE r.tenant_id = w.tenant_id AND r.event_key = w.event_key
+    )
 )
 
 SELECT
+    e.tenant_id,
     e.event_key,
     e.appointment_id,
     e.event_type,
@@ -80,10 +89,11 @@ SELECT
             || ', not date and time text'
     END AS reason
 FROM rejected_events AS e
-LEFT JOIN start_field_types AS s ON s.event_key = e.event_key
-ORDER BY e.appointment_id, e.occurred_at, e.event_key;
+LEFT JOIN start_field_types AS s ON s.tenant_id = e.tenant_id AND s.event_key = e.event_key
+ORDER BY e.tenant_id, e.appointment_id, e.occurred_at, e.event_key;
 
 COMMENT ON TABLE core.rejected_booking_events IS 'Booking webhook events that cannot form a row of core.appointments, held here instead of stopping the pipeline: events of an appointment the API has not listed when none of its events carries a parseable start, or when its creation time lies outside the years 2000 to 2099. Their appointments are left out of core.appointments; an appointment the API has listed is never rejected. Rebuilt on every run: an appointment leaves this table once the API lists it or an event with a usable start arrives. Holds no content of the event bodies. Timestamps are TIMESTAMPTZ instants (shown in UTC by the pipeline).';
+COMMENT ON COLUMN core.rejected_booking_events.tenant_id IS 'Tenant (meetergo account) the row belongs to: an id of the tenants file, or default. Ids are unique per tenant.';
 COMMENT ON COLUMN core.rejected_booking_events.event_key IS 'Identity of the rejected event (core.booking_events.event_key).';
 COMMENT ON COLUMN core.rejected_booking_events.appointment_id IS 'Appointment the event is about; not listed by the API so far and not in core.appointments.';
 COMMENT ON COLUMN core.rejected_booking_events.event_type IS 'booking_created | booking_rescheduled | booking_cancelled, as folded by the ingest.';

@@ -8,6 +8,7 @@
 CREATE OR REPLACE TABLE core.users AS
 WITH api_users_read AS (
     SELECT
+        r.tenant_id,
         r.user_id,
         r.payload->>'email' AS email,
         coalesce(
@@ -34,6 +35,7 @@ WITH api_users_read AS (
 
 api_users AS (
     SELECT
+        tenant_id,
         user_id,
         email,
         given_name,
@@ -53,6 +55,7 @@ api_users AS (
 
 employee_events AS (
     SELECT
+        e.tenant_id,
         e.event_key,
         e.user_id,
         e.occurred_at,
@@ -63,6 +66,7 @@ employee_events AS (
 
 webhook_users_ranked AS (
     SELECT
+        tenant_id,
         user_id,
         user_fields->>'email' AS email,
         coalesce(
@@ -80,13 +84,14 @@ webhook_users_ranked AS (
         user_fields->>'companyId' AS company_id,
         occurred_at AS created_at,
         row_number() OVER (
-            PARTITION BY user_id ORDER BY occurred_at DESC, event_key DESC
+            PARTITION BY tenant_id, user_id ORDER BY occurred_at DESC, event_key DESC
         ) AS recency_rank
     FROM employee_events
 ),
 
 webhook_only_users AS (
     SELECT
+        w.tenant_id,
         w.user_id,
         w.email,
         w.given_name,
@@ -104,15 +109,18 @@ webhook_only_users AS (
         'webhook' AS source
     FROM webhook_users_ranked AS w
     WHERE w.recency_rank = 1
-      AND NOT EXISTS (SELECT 1 FROM raw.users AS r WHERE r.user_id = w.user_id)
+      AND NOT EXISTS (
+          SELECT 1 FROM raw.users AS r WHERE r.tenant_id = w.tenant_id AND r.user_id = w.user_id
+      )
 )
 
 SELECT * FROM api_users
 UNION ALL BY NAME
 SELECT * FROM webhook_only_users
-ORDER BY user_id;
+ORDER BY tenant_id, user_id;
 
 COMMENT ON TABLE core.users IS 'One row per meetergo platform user: every user the API listed (source = api) plus users known so far only from a new_employee webhook (source = webhook); the API row wins once it exists. Timestamps are TIMESTAMPTZ instants (shown in UTC by the pipeline).';
+COMMENT ON COLUMN core.users.tenant_id IS 'Tenant (meetergo account) the row belongs to: an id of the tenants file, or default. Ids are unique per tenant.';
 COMMENT ON COLUMN core.users.user_id IS 'meetergo user id (UUID).';
 COMMENT ON COLUMN core.users.email IS 'Login e-mail address of the user.';
 COMMENT ON COLUMN core.users.given_name IS 'First name: givenName, else the older firstName / firstname.';

@@ -1,4 +1,4 @@
--- Merge staged appointments into raw.appointments by id: update the rows already stored,
+-- Merge staged appointments into raw.appointments by tenant ($tenant_id) and id: update the rows already stored,
 -- then insert the new ones (run in this order, statement by statement). The stage may hold
 -- an appointment twice (a multi-host appointment is listed once per host, moments apart):
 -- its first read (lowest rowid) wins, in this merge and against a row this sync already
@@ -20,12 +20,13 @@ SET
 FROM staged_appointments AS read
 WHERE
     read.rowid IN (SELECT min(rowid) FROM staged_appointments GROUP BY appointment_id)
+    AND stored.tenant_id = $tenant_id
     AND stored.appointment_id = read.appointment_id
     AND stored.last_seen_at IS DISTINCT FROM $seen_at;
 
 INSERT INTO raw.appointments
     (appointment_id, created_at, start_at, payload, source_updated_at,
-     first_seen_at, last_seen_at, deleted_at, first_start_at, fields)
+     first_seen_at, last_seen_at, deleted_at, first_start_at, fields, tenant_id)
 SELECT
     read.appointment_id,
     read.created_at,
@@ -36,11 +37,12 @@ SELECT
     $seen_at,
     NULL,
     read.start_at,
-    read.fields
+    read.fields,
+    $tenant_id
 FROM staged_appointments AS read
 WHERE
     read.rowid IN (SELECT min(rowid) FROM staged_appointments GROUP BY appointment_id)
     AND NOT EXISTS (
         SELECT 1 FROM raw.appointments AS stored
-        WHERE stored.appointment_id = read.appointment_id
+        WHERE stored.tenant_id = $tenant_id AND stored.appointment_id = read.appointment_id
     );

@@ -1,4 +1,5 @@
--- One row per sync run, written in the run's last transaction with the live counts it left.
+-- One row per sync run and tenant, written in the tenant's last transaction with the live
+-- counts it left.
 INSERT INTO raw.sync_runs
 SELECT
     $run_id,
@@ -10,5 +11,6 @@ SELECT
     $meeting_types_seen,
     $appointments_seen,
     $api_user_total,
-    (SELECT count(*) FROM raw.users WHERE deleted_at IS NULL),
-    (SELECT count(*) FROM raw.appointments WHERE deleted_at IS NULL)
+    (SELECT count(*) FROM raw.users WHERE tenant_id = $tenant_id AND deleted_at IS NULL),
+    (SELECT count(*) FROM raw.appointments WHERE tenant_id = $tenant_id AND deleted_at IS NULL),
+    $tenant_id

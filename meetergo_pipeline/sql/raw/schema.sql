@@ -7,6 +7,8 @@
 -- layer's unique-id checks verify it). These tables carry no PRIMARY KEY: its index cost
 -- memory and time on every batch (a 1M-event ingest ran out of a 192 MB cap) and bought
 -- nothing the writes do not already give.
+-- Every table carries tenant_id, the tenant (meetergo account) a row belongs to: ids are
+-- unique per tenant, not across them. A single-tenant deployment's tenant is `default`.
 -- Payloads are stored with zstd: JSON compresses about 3x better than with DuckDB's default
 -- choice for strings, and a checkpoint takes a third of the time.
 CREATE SCHEMA IF NOT EXISTS raw;
@@ -17,7 +19,8 @@ CREATE TABLE IF NOT EXISTS raw.users (
     source_updated_at TIMESTAMPTZ,
     first_seen_at     TIMESTAMPTZ NOT NULL,
     last_seen_at      TIMESTAMPTZ NOT NULL,
-    deleted_at        TIMESTAMPTZ
+    deleted_at        TIMESTAMPTZ,
+    tenant_id         VARCHAR NOT NULL DEFAULT 'default'
 );
 
 CREATE TABLE IF NOT EXISTS raw.meeting_types (
@@ -27,7 +30,8 @@ CREATE TABLE IF NOT EXISTS raw.meeting_types (
     source_updated_at TIMESTAMPTZ,
     first_seen_at     TIMESTAMPTZ NOT NULL,
     last_seen_at      TIMESTAMPTZ NOT NULL,
-    deleted_at        TIMESTAMPTZ
+    deleted_at        TIMESTAMPTZ,
+    tenant_id         VARCHAR NOT NULL DEFAULT 'default'
 );
 
 CREATE TABLE IF NOT EXISTS raw.appointments (
@@ -40,7 +44,8 @@ CREATE TABLE IF NOT EXISTS raw.appointments (
     last_seen_at      TIMESTAMPTZ NOT NULL,
     deleted_at        TIMESTAMPTZ,
     first_start_at    TIMESTAMPTZ,          -- start as the first read showed it (kept on re-reads)
-    fields            {{fields_type}} NOT NULL -- appointment_fields(payload): the fields read downstream
+    fields            {{fields_type}} NOT NULL, -- appointment_fields(payload): the fields read downstream
+    tenant_id         VARCHAR NOT NULL DEFAULT 'default'
 );
 
 -- One row per distinct webhook event (at-least-once deliveries collapse onto event_key). The
@@ -58,7 +63,8 @@ CREATE TABLE IF NOT EXISTS raw.webhook_events (
     event_type_as_sent VARCHAR,             -- webhookType (flat) or event (legacy) exactly as sent
     payload_format    VARCHAR,              -- flat | legacy
     user_id           VARCHAR,              -- new_employee events only: the announced user's id
-    entity_path       VARCHAR               -- JSON path of the appointment's / user's fields in body
+    entity_path       VARCHAR,              -- JSON path of the appointment's / user's fields in body
+    tenant_id         VARCHAR NOT NULL DEFAULT 'default'  -- the receiver URL's tenant
 );
 
 -- Files made before the typed columns existed get them here; connect_writer then fills them
@@ -71,6 +77,11 @@ ALTER TABLE raw.webhook_events ADD COLUMN IF NOT EXISTS entity_path VARCHAR;
 -- Files made before first_start_at existed: NULL until the row's next read fills it with the
 -- start stored until then (the earliest still known).
 ALTER TABLE raw.appointments ADD COLUMN IF NOT EXISTS first_start_at TIMESTAMPTZ;
+-- Files made before tenants existed: every row is the default tenant's.
+ALTER TABLE raw.users ADD COLUMN IF NOT EXISTS tenant_id VARCHAR DEFAULT 'default';
+ALTER TABLE raw.meeting_types ADD COLUMN IF NOT EXISTS tenant_id VARCHAR DEFAULT 'default';
+ALTER TABLE raw.appointments ADD COLUMN IF NOT EXISTS tenant_id VARCHAR DEFAULT 'default';
+ALTER TABLE raw.webhook_events ADD COLUMN IF NOT EXISTS tenant_id VARCHAR DEFAULT 'default';
 
 -- Cursor into each webhook log file; committed in the same transaction as the rows read.
 CREATE TABLE IF NOT EXISTS raw.webhook_log_cursor (
@@ -88,16 +99,19 @@ CREATE TABLE IF NOT EXISTS raw.webhook_inbox_cursor (
     updated_at TIMESTAMPTZ NOT NULL
 );
 
--- Sync state (high-water marks, last sweep); written in the same transaction as the data.
+-- Sync state (high-water marks, last sweep) per tenant; written in the same transaction as
+-- the data. (Files made before tenants existed are moved over by migrate_sync_tables.sql.)
 CREATE TABLE IF NOT EXISTS raw.sync_state (
-    state_key  VARCHAR PRIMARY KEY,
+    state_key  VARCHAR NOT NULL,
     value      VARCHAR NOT NULL,
-    updated_at TIMESTAMPTZ NOT NULL
+    updated_at TIMESTAMPTZ NOT NULL,
+    tenant_id  VARCHAR NOT NULL DEFAULT 'default',
+    PRIMARY KEY (tenant_id, state_key)
 );
 
--- One row per sync run: what it did and the requests it spent.
+-- One row per sync run and tenant: what it did and the requests it spent.
 CREATE TABLE IF NOT EXISTS raw.sync_runs (
-    run_id         VARCHAR PRIMARY KEY,
+    run_id         VARCHAR NOT NULL,
     mode           VARCHAR NOT NULL,  -- incremental | full
     started_at     TIMESTAMPTZ NOT NULL,
     finished_at    TIMESTAMPTZ NOT NULL,
@@ -106,6 +120,8 @@ CREATE TABLE IF NOT EXISTS raw.sync_runs (
     meeting_types_seen INTEGER NOT NULL,
     appointments_seen  INTEGER NOT NULL,
     api_user_total     INTEGER,           -- `total` reported by GET /v4/user
-    users_live         INTEGER NOT NULL,  -- rows without deleted_at after the run
-    appointments_live  INTEGER NOT NULL
+    users_live         INTEGER NOT NULL,  -- the tenant's rows without deleted_at after the run
+    appointments_live  INTEGER NOT NULL,
+    tenant_id          VARCHAR NOT NULL DEFAULT 'default',
+    PRIMARY KEY (tenant_id, run_id)
 );

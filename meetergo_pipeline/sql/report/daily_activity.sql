@@ -8,7 +8,8 @@ SELECT
     CAST(sum(v.bookings_cancelled) AS BIGINT) AS cancelled,
     CAST(sum(v.bookings_rescheduled) AS BIGINT) AS rescheduled
 FROM analytics.booking_volume_daily AS v
-LEFT JOIN core.meeting_types AS m ON m.meeting_type_id = v.meeting_type_id
+LEFT JOIN core.meeting_types AS m
+    ON m.tenant_id = v.tenant_id AND m.meeting_type_id = v.meeting_type_id
 WHERE v.day >= $since
 GROUP BY ALL
 ORDER BY v.day, meeting_type

@@ -12,7 +12,7 @@ meetings AS (
         z.name IS NOT NULL AS in_host_zone
     FROM core.appointments AS a
     CROSS JOIN analytics.report_settings AS s
-    LEFT JOIN core.users AS u ON u.user_id = a.host_user_id
+    LEFT JOIN core.users AS u ON u.tenant_id = a.tenant_id AND u.user_id = a.host_user_id
     LEFT JOIN known_zones AS z ON z.name = u.timezone
     WHERE a.status = 'confirmed'
       AND a.deleted_at IS NULL

@@ -2,6 +2,7 @@
 -- the customer's own employees, so their names are published).
 CREATE TABLE {{published}}.analytics.booking_volume_daily AS
 SELECT
+    tenant_id,
     day,
     meeting_type_id,
     meeting_type_name,

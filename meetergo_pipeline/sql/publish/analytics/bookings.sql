@@ -3,6 +3,7 @@
 -- who cancelled by name (cancelled_by is a category) leave the working file.
 CREATE TABLE {{published}}.analytics.bookings AS
 SELECT
+    tenant_id,
     appointment_id,
     meeting_type_id,
     meeting_type_name,

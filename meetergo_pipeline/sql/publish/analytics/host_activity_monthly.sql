@@ -2,6 +2,7 @@
 -- own employees').
 CREATE TABLE {{published}}.analytics.host_activity_monthly AS
 SELECT
+    tenant_id,
     month,
     host_user_id,
     host_name,

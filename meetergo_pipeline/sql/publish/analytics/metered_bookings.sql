@@ -2,6 +2,7 @@
 -- (the customer's own employee), not an attendee's.
 CREATE TABLE {{published}}.analytics.metered_bookings AS
 SELECT
+    tenant_id,
     appointment_id,
     user_id,
     email,

@@ -2,6 +2,7 @@
 -- (email is the user's own).
 CREATE TABLE {{published}}.analytics.usage_billing_by_user AS
 SELECT
+    tenant_id,
     billing_month,
     user_id,
     email,

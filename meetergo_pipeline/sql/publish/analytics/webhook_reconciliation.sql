@@ -1,6 +1,7 @@
 -- Published analytics.webhook_reconciliation: per day, where webhooks and API reads disagree.
 CREATE TABLE {{published}}.analytics.webhook_reconciliation AS
 SELECT
+    tenant_id,
     day,
     booking_events,
     events_without_api_appointment,

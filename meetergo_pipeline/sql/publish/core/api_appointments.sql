@@ -3,6 +3,7 @@
 -- is published as core.appointment_hosts, the meeting type's metadata not at all.
 CREATE TABLE {{published}}.core.api_appointments AS
 SELECT
+    tenant_id,
     appointment_id,
     meeting_type_id,
     host_user_id,

@@ -2,6 +2,7 @@
 -- only as counts here and as pseudonyms in core.appointment_attendees.
 CREATE TABLE {{published}}.core.appointments AS
 SELECT
+    tenant_id,
     appointment_id,
     meeting_type_id,
     host_user_id,

@@ -2,6 +2,7 @@
 -- (attendees, notes, secret, meeting link) stays in raw.webhook_events in the working file.
 CREATE TABLE {{published}}.core.booking_events AS
 SELECT
+    tenant_id,
     event_key,
     event_type,
     appointment_id,

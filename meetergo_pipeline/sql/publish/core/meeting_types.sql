@@ -2,6 +2,7 @@
 -- JSON the customer's application sets, read by the metered-booking rule) is not published.
 CREATE TABLE {{published}}.core.meeting_types AS
 SELECT
+    tenant_id,
     meeting_type_id,
     user_id,
     name,

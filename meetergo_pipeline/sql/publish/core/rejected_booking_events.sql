@@ -2,6 +2,7 @@
 -- appointment row, with the reason in words. Nothing of the event bodies is in the table.
 CREATE TABLE {{published}}.core.rejected_booking_events AS
 SELECT
+    tenant_id,
     event_key,
     appointment_id,
     event_type,

@@ -2,6 +2,7 @@
 -- e-mail addresses are published: analysts attribute bookings and billing to them.
 CREATE TABLE {{published}}.core.users AS
 SELECT
+    tenant_id,
     user_id,
     email,
     given_name,
