@@ -39,6 +39,7 @@ from meetergo_pipeline.warehouse.connection import connect_writer
 from meetergo_pipeline.webhooks.ingest import ingest_webhook_logs
 from meetergo_pipeline.webhooks.log import event_log_path, tenant_of_log_file
 from meetergo_pipeline.webhooks.receiver import create_receiver_app
+from meetergo_pipeline_tests.support.pipeline_env import PipelineEnv
 
 REFUSED_KEY = "ak_live:00000000-0000-4000-8000-000000000000:refusedrefusedrefusedrefused0000"
 TWIN_KEY = "ak_live:11111111-1111-4111-8111-111111111111:twintwintwintwintwintwintwintwin"
@@ -46,22 +47,12 @@ TOKEN = "tenant-test-token-0123456789"
 
 
 @dataclass
-class Tenants:
+class Tenants(PipelineEnv):
     """A simulator serving three tenants and a deployment whose tenants file lists them:
     `acme` (the simulator's own tenant), `twin` (generated from the same seed: the same ids,
     another key, a plan of its own) and `small` (another seed)."""
 
-    sim: SimulatorServer
-    root: Path
     keys: dict[str, str]
-
-    @property
-    def duckdb_path(self) -> Path:
-        return self.root / "meetergo.duckdb"
-
-    @property
-    def snapshot_path(self) -> Path:
-        return self.root / "meetergo_analytics.duckdb"
 
     def working(self, sql: str) -> list[tuple]:
         with duckdb.connect(str(self.duckdb_path), read_only=True) as con:
