@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 
 from meetergo_pipeline.settings import DEFAULTS
-from meetergo_pipeline.sql import load_sql
+from meetergo_pipeline.sql import load_sql, sql_literal
 from meetergo_pipeline.webhooks.ingest import backfill_webhook_events
 
 CHECKPOINT_AFTER = "32MB"
@@ -113,7 +113,9 @@ def _attach(path: Path, memory_limit: str) -> duckdb.DuckDBPyConnection:
         }
     )
     try:
-        con.execute(f"ATTACH ? AS warehouse (ROW_GROUP_SIZE {ROW_GROUP_SIZE})", [str(path)])
+        con.execute(
+            f"ATTACH {sql_literal(str(path))} AS warehouse (ROW_GROUP_SIZE {ROW_GROUP_SIZE})"
+        )
         con.execute("USE warehouse")
     except BaseException:
         con.close()

@@ -30,7 +30,7 @@ from pathlib import Path
 import duckdb
 
 from meetergo_pipeline.settings import DEFAULTS
-from meetergo_pipeline.sql import load_sql
+from meetergo_pipeline.sql import load_sql, sql_literal
 from meetergo_pipeline.warehouse.durable import fsync_directory, fsync_file
 from meetergo_pipeline.warehouse.pseudonym import hmac_pads
 from meetergo_pipeline.warehouse.transaction import transaction
@@ -83,8 +83,8 @@ def build_snapshot_file(con: duckdb.DuckDBPyConnection, path: Path, key: bytes) 
     define_attendee_pseudonym(con, key)
     try:
         con.execute(
-            f"ATTACH ? AS {PUBLISHED_CATALOG} (STORAGE_VERSION '{SNAPSHOT_STORAGE_VERSION}')",
-            [str(path)],
+            f"ATTACH {sql_literal(str(path))} AS {PUBLISHED_CATALOG} "
+            f"(STORAGE_VERSION '{SNAPSHOT_STORAGE_VERSION}')"
         )
         try:
             _create_published_tables(con)
