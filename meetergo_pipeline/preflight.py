@@ -32,6 +32,13 @@ from meetergo_pipeline.client import (
 )
 from meetergo_pipeline.problems import KEY_VARIABLE, USER_VARIABLE, auth_problem, bind_problem
 from meetergo_pipeline.settings import SETTINGS, Settings, SettingsError, variable
+from meetergo_pipeline.warehouse.lake import (
+    LakeNotCreatedError,
+    LakeSettings,
+    LakeSetupError,
+    attach_lake,
+    load_extensions,
+)
 
 PROBE_TIMEOUT_S = 4.0  # per request; a probe sends at most two, each at most once
 BASE_URL_VARIABLE = variable("api_base_url")
@@ -68,7 +75,10 @@ def check_all(
         return findings
     folders = folder_findings(settings)
     findings += folders
-    findings.append(lock_finding(settings.duckdb_path))
+    if settings.warehouse == "ducklake":
+        findings += lake_findings(settings)
+    else:
+        findings.append(lock_finding(settings.duckdb_path))
     findings.append(schedule_finding(settings))
     findings += api_findings(settings, shared_budget=_budget_folder_ok(settings, folders))
     if receiver is not None:
@@ -87,6 +97,8 @@ def check_for_sync(environ: Mapping[str, str] | None = None) -> list[Finding]:
         if finding.subject != variable("webhook_log_dir")
     ]
     findings += folders
+    if settings.warehouse == "ducklake":
+        findings += lake_findings(settings)
     findings.append(schedule_finding(settings))
     findings += api_findings(settings, shared_budget=_budget_folder_ok(settings, folders))
     return findings
@@ -278,6 +290,34 @@ def lock_finding(path: Path) -> Finding:
             name,
         )
     return Finding(True, f"{name}: {path} is not in use by another process", name)
+
+
+def lake_findings(settings: Settings) -> list[Finding]:
+    """With `MEETERGO_WAREHOUSE=ducklake`: the lake's settings, its extensions, its catalog
+    (attached read-only, which also reads the data path it records) and a local data folder."""
+    name = variable("warehouse")
+    try:
+        lake = LakeSettings.from_settings(settings)
+        assert lake is not None
+        probe = duckdb.connect(config={"autoinstall_known_extensions": False})
+        try:
+            load_extensions(probe)
+            probe.execute(f"SET http_timeout = {int(PROBE_TIMEOUT_S)}")
+            attach_lake(probe, lake, read_only=True)
+        finally:
+            probe.close()
+        attached = f"{name}: the DuckLake catalog {lake.catalog_name} attaches"
+    except LakeNotCreatedError as error:
+        attached = f"{name}: {error}"
+    except LakeSetupError as error:
+        return [Finding(False, str(error), name)]
+    findings = [Finding(True, attached, name)]
+    if not lake.on_s3:
+        data = variable("ducklake_data_path")
+        problem = folder_problem(Path(lake.data_path), data)
+        text = f"{data}={lake.data_path}: {problem}" if problem else f"{data}: writable"
+        findings.append(Finding(problem is None, text, data))
+    return findings
 
 
 def _budget_folder_ok(settings: Settings, folders: list[Finding]) -> bool:

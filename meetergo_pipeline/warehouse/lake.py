@@ -1,0 +1,224 @@
+"""The DuckLake warehouse: the same schemas as the working file, in a lake instead.
+
+With `MEETERGO_WAREHOUSE=ducklake` the pipeline's connection attaches a DuckLake as its
+`warehouse` catalog instead of the DuckDB file: the lake's catalog lives in PostgreSQL
+(`MEETERGO_DUCKLAKE_CATALOG`), its data as Parquet files under `MEETERGO_DUCKLAKE_DATA_PATH`
+(a folder, or `s3://bucket/prefix/` with the `MEETERGO_DUCKLAKE_S3_*` settings). The SQL of
+every layer runs unchanged against it but for the raw schema's DDL (`lake_ddl`): DuckLake
+tables have no primary keys and no per-column compression.
+
+The catalog's password and the S3 secret travel as DuckDB temporary secrets, never in an
+`ATTACH` path, so no error, log line or `duckdb_databases()` row shows them. The extensions
+(`ducklake`, `postgres_scanner`, `httpfs`) are loaded from their PyPI wheels
+(`duckdb-extension-*`), built for exactly one DuckDB version each; nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import duckdb
+
+from meetergo_pipeline.settings import Settings, variable
+from meetergo_pipeline.sql import sql_literal
+
+EXTENSIONS = ("postgres_scanner", "httpfs", "ducklake")
+WAREHOUSE_KINDS = ("duckdb", "ducklake")
+LAKE_CATALOG = "warehouse"
+_CONSTRAINTS_DUCKLAKE_REFUSES = re.compile(r"\s+(?:PRIMARY KEY|USING COMPRESSION \w+)")
+
+
+class LakeSetupError(RuntimeError):
+    """The lake cannot be attached as configured; the message says which setting to fix."""
+
+
+class LakeNotCreatedError(LakeSetupError):
+    """A read-only attach found the catalog database reachable but holding no lake yet."""
+
+
+NO_LAKE_YET = "creating a new DuckLake is explicitly disabled"
+
+
+@dataclass(frozen=True)
+class LakeSettings:
+    """Where the lake lives: the catalog database, the data path and the object store."""
+
+    catalog_url: str = field(repr=False)
+    data_path: str
+    s3_endpoint: str | None = None
+    s3_key_id: str | None = None
+    s3_secret: str | None = field(default=None, repr=False)
+    s3_region: str = "us-east-1"
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LakeSettings | None:
+        """The lake of `settings`, or None when the warehouse is the DuckDB file."""
+        if settings.warehouse != "ducklake":
+            return None
+        return cls.from_values(
+            catalog_url=settings.ducklake_catalog,
+            data_path=settings.ducklake_data_path,
+            s3_endpoint=settings.ducklake_s3_endpoint,
+            s3_key_id=settings.ducklake_s3_key_id,
+            s3_secret=settings.ducklake_s3_secret,
+            s3_region=settings.ducklake_s3_region,
+        )
+
+    @classmethod
+    def from_values(
+        cls,
+        *,
+        catalog_url: str | None,
+        data_path: str | None,
+        s3_endpoint: str | None,
+        s3_key_id: str | None,
+        s3_secret: str | None,
+        s3_region: str,
+    ) -> LakeSettings:
+        """The lake from its settings' values; LakeSetupError names each one missing."""
+        given = {"ducklake_catalog": catalog_url, "ducklake_data_path": data_path}
+        if (data_path or "").startswith("s3://"):
+            given |= {"ducklake_s3_key_id": s3_key_id, "ducklake_s3_secret": s3_secret}
+        missing = [variable(name) for name, value in given.items() if not value]
+        if missing or catalog_url is None or data_path is None:
+            raise LakeSetupError(
+                f"{variable('warehouse')}=ducklake needs {', '.join(missing)} (see "
+                "docs/deployment.md, DuckLake warehouse)"
+            )
+        return cls(catalog_url, data_path, s3_endpoint, s3_key_id, s3_secret, s3_region)
+
+    @property
+    def catalog_name(self) -> str:
+        """The catalog database as errors and logs may name it: host, port and database."""
+        parts = urlsplit(self.catalog_url)
+        return f"{parts.hostname or 'localhost'}:{parts.port or 5432}/{parts.path.lstrip('/')}"
+
+    @property
+    def on_s3(self) -> bool:
+        return self.data_path.startswith("s3://")
+
+
+def load_extensions(con: duckdb.DuckDBPyConnection) -> None:
+    """Load the lake's extensions into `con` from their wheels; LakeSetupError if one is missing."""
+    version = duckdb.__version__
+    for name in EXTENSIONS:
+        package = f"duckdb_extension_{name}"
+        try:
+            module = importlib.import_module(package)
+        except ImportError:
+            module = None
+        folder = Path(module.__file__).parent if module and module.__file__ else None
+        built = (
+            folder / "extensions" / f"v{version}" / f"{name}.duckdb_extension" if folder else None
+        )
+        if built is None or not built.is_file():
+            raise LakeSetupError(
+                f"{variable('warehouse')}=ducklake needs DuckDB's {name} extension built for "
+                f"DuckDB {version}: pip install 'duckdb-extension-{name.replace('_', '-')}"
+                f"=={version}' (PyPI has these builds for DuckDB 1.5.5, none for 2.x)"
+            )
+        con.execute(f"LOAD {sql_literal(str(built))}")
+
+
+def attach_lake(
+    con: duckdb.DuckDBPyConnection, lake: LakeSettings, *, read_only: bool = False
+) -> None:
+    """Attach the lake to `con` as `warehouse` and make it the default catalog.
+
+    The extensions are loaded and the secrets created first. A new catalog database is
+    initialised by the first writer that attaches it (its tables, and `DATA_PATH` recorded in
+    it); readers need neither the data path nor write access.
+    """
+    load_extensions(con)
+    create_secrets(con, lake)
+    conninfo = _conninfo_without_credentials(lake.catalog_url)
+    options = ["READ_ONLY"] if read_only else [f"DATA_PATH {sql_literal(_folder(lake))}"]
+    try:
+        con.execute(
+            f"ATTACH {sql_literal('ducklake:postgres:' + conninfo)} AS {LAKE_CATALOG} "
+            f"({', '.join(options)})"
+        )
+    except duckdb.Error as error:
+        if NO_LAKE_YET in str(error):
+            raise LakeNotCreatedError(
+                f"the DuckLake catalog {lake.catalog_name} holds no lake yet: the first sync "
+                "creates it"
+            ) from None
+        raise LakeSetupError(
+            f"cannot attach the DuckLake catalog {lake.catalog_name} "
+            f"({variable('ducklake_catalog')}): {_first_line(error)}"
+        ) from None
+    con.execute(f"USE {LAKE_CATALOG}")
+
+
+def create_secrets(con: duckdb.DuckDBPyConnection, lake: LakeSettings) -> None:
+    """The catalog's credentials and, for an `s3://` data path, the object store's, as
+    temporary secrets of `con` (they end with it)."""
+    parts = urlsplit(lake.catalog_url)
+    pg = {
+        "HOST": parts.hostname or "localhost",
+        "PORT": str(parts.port or 5432),
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+    }
+    pairs = ", ".join(f"{key} {sql_literal(value)}" for key, value in pg.items())
+    con.execute(f"CREATE OR REPLACE TEMPORARY SECRET (TYPE postgres, {pairs})")
+    if not lake.on_s3:
+        return
+    s3 = {
+        "KEY_ID": lake.s3_key_id or "",
+        "SECRET": lake.s3_secret or "",
+        "REGION": lake.s3_region,
+        "SCOPE": lake.data_path,
+    }
+    settings = [f"{key} {sql_literal(value)}" for key, value in s3.items()]
+    if lake.s3_endpoint:
+        endpoint = urlsplit(lake.s3_endpoint)
+        settings += [
+            f"ENDPOINT {sql_literal(endpoint.netloc)}",
+            "URL_STYLE 'path'",
+            f"USE_SSL {'true' if endpoint.scheme == 'https' else 'false'}",
+        ]
+    con.execute(f"CREATE OR REPLACE TEMPORARY SECRET (TYPE s3, {', '.join(settings)})")
+
+
+def lake_ddl(sql: str) -> str:
+    """`sql` (the raw schema's DDL) without what DuckLake refuses: primary keys and column
+    compression. Keys stay unique as in the file: every write is a MERGE or an anti-join."""
+    return _CONSTRAINTS_DUCKLAKE_REFUSES.sub("", sql)
+
+
+def is_lake(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether `con`'s default catalog is a DuckLake."""
+    row = con.execute(
+        "SELECT type FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchone()
+    return row is not None and row[0] == "ducklake"
+
+
+def _conninfo_without_credentials(url: str) -> str:
+    """libpq key=value text of the catalog URL's database and options (no host, user or
+    password: those are in the secret)."""
+    parts = urlsplit(url)
+    pairs = [("dbname", unquote(parts.path.lstrip("/")) or "postgres")]
+    pairs += parse_qsl(parts.query)
+    return " ".join(f"{key}={_libpq_value(value)}" for key, value in pairs)
+
+
+def _libpq_value(value: str) -> str:
+    if value and not re.search(r"[\s'\\]", value):
+        return value
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _folder(lake: LakeSettings) -> str:
+    path = lake.data_path if lake.on_s3 else str(Path(lake.data_path).absolute())
+    return path if path.endswith("/") else path + "/"
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
