@@ -26,6 +26,7 @@ from meetergo_pipeline.defs.resources import build_resources
 from meetergo_pipeline.settings import Settings
 from meetergo_pipeline.simulator import SimulatorConfig, SimulatorServer
 from meetergo_pipeline.warehouse.lake import (
+    LakeNotCreatedError,
     LakeSettings,
     LakeSetupError,
     attach_lake,
@@ -216,8 +217,8 @@ def test_a_sync_killed_mid_write_leaves_the_lake_consistent_and_the_rerun_equals
             monkeypatch.setenv(variable, value)
 
         sync = _start_sync("full", tmp_path / "killed.log")
-        reader = killed.reader()
         deadline = time.monotonic() + 120
+        reader = _wait_for_the_lake(killed, sync, deadline)
         while _raw_appointments(reader) < 400:  # a few commits in, far from the end
             assert sync.poll() is None and time.monotonic() < deadline
             time.sleep(0.05)
@@ -327,6 +328,18 @@ def _kill_tree(process: subprocess.Popen[str]) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
     process.wait()
+
+
+def _wait_for_the_lake(
+    lake: Lake, sync: subprocess.Popen[str], deadline: float
+) -> duckdb.DuckDBPyConnection:
+    """A reader of `lake` once the sync has created it."""
+    while True:
+        try:
+            return lake.reader()
+        except LakeNotCreatedError:
+            assert sync.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
 
 
 def _raw_appointments(con: duckdb.DuckDBPyConnection) -> int:
