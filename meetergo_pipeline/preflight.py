@@ -294,7 +294,7 @@ def lock_finding(path: Path) -> Finding:
 
 def lake_findings(settings: Settings) -> list[Finding]:
     """With `MEETERGO_WAREHOUSE=ducklake`: the lake's settings, its extensions, its catalog
-    (attached read-only, which also reads the data path it records) and a local data folder."""
+    (attached read-only) and its local folders (an `s3://` path is first written by a sync)."""
     name = variable("warehouse")
     try:
         lake = LakeSettings.from_settings(settings)
@@ -312,11 +312,14 @@ def lake_findings(settings: Settings) -> list[Finding]:
     except LakeSetupError as error:
         return [Finding(False, str(error), name)]
     findings = [Finding(True, attached, name)]
-    if not lake.on_s3:
-        data = variable("ducklake_data_path")
-        problem = folder_problem(Path(lake.data_path), data)
-        text = f"{data}={lake.data_path}: {problem}" if problem else f"{data}: writable"
-        findings.append(Finding(problem is None, text, data))
+    folders = {"ducklake_data_path": lake.data_path, "ducklake_published_path": lake.published_path}
+    for field, path in folders.items():
+        if path is None or path.startswith("s3://"):
+            continue
+        setting = variable(field)
+        problem = folder_problem(Path(path), setting)
+        text = f"{setting}={path}: {problem}" if problem else f"{setting}: {path} is writable"
+        findings.append(Finding(problem is None, text, setting))
     return findings
 
 

@@ -30,9 +30,11 @@ from meetergo_pipeline.warehouse.lake import (
     LakeSettings,
     LakeSetupError,
     attach_lake,
+    attach_published_lake,
     load_extensions,
 )
 from meetergo_pipeline.warehouse.lake_lock import lake_writer_lock
+from meetergo_pipeline.warehouse.publish import published_tables
 from meetergo_pipeline.warehouse.writer_lock import WarehouseBusyError
 from meetergo_pipeline_tests.support.pipeline_env import PipelineEnv, run_sync, use_pipeline_env
 from meetergo_pipeline_tests.support.postgres import PostgresServer
@@ -80,6 +82,7 @@ class Lake:
             "MEETERGO_WAREHOUSE": "ducklake",
             "MEETERGO_DUCKLAKE_CATALOG": self.settings.catalog_url,
             "MEETERGO_DUCKLAKE_DATA_PATH": self.settings.data_path,
+            "MEETERGO_DUCKLAKE_PUBLISHED_PATH": self.settings.published_path or "",
             "MEETERGO_DUCKLAKE_S3_ENDPOINT": self.settings.s3_endpoint or "",
             "MEETERGO_DUCKLAKE_S3_KEY_ID": KEY_ID,
             "MEETERGO_DUCKLAKE_S3_SECRET": SECRET,
@@ -87,9 +90,16 @@ class Lake:
         }
 
     def reader(self) -> duckdb.DuckDBPyConnection:
-        """A read-only attach as an analyst makes it: the lake is the default catalog."""
+        """A read-only attach of the working lake: the lake is the default catalog."""
         con = duckdb.connect()
         attach_lake(con, self.settings, read_only=True)
+        return con
+
+    def analyst(self) -> duckdb.DuckDBPyConnection:
+        """A read-only attach of the published lake as an analyst makes it."""
+        con = duckdb.connect()
+        attach_published_lake(con, self.settings, "meetergo", read_only=True)
+        con.execute("USE meetergo")
         return con
 
 
@@ -100,8 +110,9 @@ def new_lake(postgres: PostgresServer, s3: S3Server) -> Lake:
         f"postgresql://{parts.username}:{CATALOG_PASSWORD}@{parts.hostname}:{parts.port}/{name}"
     )
     bucket = s3.create_bucket(name.replace("_", "-"))
-    data_path = f"s3://{bucket}/warehouse/"
-    return Lake(LakeSettings(catalog, data_path, s3.endpoint, KEY_ID, SECRET, REGION), bucket)
+    data_path, published = f"s3://{bucket}/warehouse/", f"s3://{bucket}/published/"
+    settings = LakeSettings(catalog, data_path, s3.endpoint, KEY_ID, SECRET, REGION, published)
+    return Lake(settings, bucket)
 
 
 @pytest.fixture
@@ -145,11 +156,26 @@ def test_a_sync_writes_every_layer_into_the_lake_and_the_snapshot_stays_availabl
     # the data is Parquet on S3, the DuckDB file was never made
     keys = s3.keys(lake.bucket)
     assert any(key.startswith("warehouse/raw/appointments/") for key in keys), keys[:5]
+    assert not any(key.startswith("published/raw/") for key in keys)
     assert all(key.endswith(".parquet") for key in keys)
     assert not pipeline_env.duckdb_path.exists()
     # the analysts' snapshot is published as before, from the lake's tables
     snapshot = duckdb.connect(str(pipeline_env.snapshot_path), read_only=True)
     assert appointment_state(snapshot) == appointment_state(reader)
+    # and the published lake holds exactly the snapshot's tables and columns, nothing raw
+    analyst = lake.analyst()
+    columns = (
+        "SELECT schema_name, table_name, column_name, data_type FROM duckdb_columns() "
+        "WHERE database_name = current_database() ORDER BY ALL"
+    )
+    assert analyst.execute(columns).fetchall() == snapshot.execute(columns).fetchall()
+    tables = analyst.execute(
+        "SELECT schema_name || '.' || table_name FROM duckdb_tables() "
+        "WHERE database_name = 'meetergo' ORDER BY ALL"
+    ).fetchall()
+    assert [name for (name,) in tables] == sorted(published_tables())
+    assert appointment_state(analyst) == appointment_state(snapshot)
+    assert any(key.startswith("published/core/appointments/") for key in keys)
     # neither the catalog's password nor the S3 secret shows in Dagster's events or output
     shown = " ".join(str(event) for event in result.all_events) + "".join(capfd.readouterr())
     assert CATALOG_PASSWORD not in shown
@@ -172,13 +198,17 @@ def test_a_reader_attached_during_a_sync_sees_only_committed_states(
     assert counts(held, tables) == before
 
     log = pipeline_env.root / "sync.log"
+    analyst = lake.analyst()
+    published_before = counts(analyst, ("core.appointments",))
     sync = _start_sync("full", log)
     seen: list[tuple[int, tuple[int, ...]]] = []
+    published_seen: set[tuple[int, ...]] = set()
     while sync.poll() is None:
         reader.execute("BEGIN")
         (snapshot,) = reader.execute("SELECT id FROM warehouse.current_snapshot()").fetchone()
         seen.append((snapshot, counts(reader, tables)))
         reader.execute("COMMIT")
+        published_seen.add(counts(analyst, ("core.appointments", "analytics.bookings")))
         time.sleep(0.02)
     assert sync.returncode == 0, log.read_text()[-3000:]
 
@@ -193,6 +223,10 @@ def test_a_reader_attached_during_a_sync_sees_only_committed_states(
         assert observed == at
         assert observed[1] in (before[1], after[1])  # core: the old build or the new, whole
     assert len({snapshot for snapshot, _ in seen}) >= 2  # the sync committed while we read
+    # the published lake: the previous publication or the new one, never a mix or a gap
+    published_after = counts(analyst, ("core.appointments", "analytics.bookings"))
+    assert published_after == (after[1], after[1])
+    assert published_seen <= {published_before * 2, published_after}
     # a reader's transaction keeps its state however much the sync commits meanwhile
     assert counts(held, tables) == before
     held.execute("COMMIT")

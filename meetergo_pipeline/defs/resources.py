@@ -19,10 +19,10 @@ from meetergo_pipeline.problems import file_problem, is_access_error
 from meetergo_pipeline.settings import DEFAULTS, ClientSettings, Settings, variable
 from meetergo_pipeline.transform import TransformSettings
 from meetergo_pipeline.warehouse.connection import connect_writer
-from meetergo_pipeline.warehouse.lake import LakeSettings
+from meetergo_pipeline.warehouse.lake import LakeSettings, attach_published_lake
 from meetergo_pipeline.warehouse.lake_lock import lake_writer_lock
 from meetergo_pipeline.warehouse.pseudonym import pseudonym_key
-from meetergo_pipeline.warehouse.publish import publish_snapshot
+from meetergo_pipeline.warehouse.publish import publish_snapshot, publish_to_catalog
 from meetergo_pipeline.warehouse.sync import SyncPolicy
 from meetergo_pipeline.warehouse.writer_lock import writer_lock
 
@@ -79,6 +79,7 @@ class MeetergoWarehouse(ConfigurableResource):
     warehouse: str = DEFAULTS.warehouse
     ducklake_catalog: str | None = None
     ducklake_data_path: str | None = None
+    ducklake_published_path: str | None = None
     ducklake_s3_endpoint: str | None = None
     ducklake_s3_key_id: str | None = None
     ducklake_s3_secret: str | None = None
@@ -96,6 +97,7 @@ class MeetergoWarehouse(ConfigurableResource):
             s3_key_id=self.ducklake_s3_key_id,
             s3_secret=self.ducklake_s3_secret,
             s3_region=self.ducklake_s3_region,
+            published_path=self.ducklake_published_path,
         )
 
     @contextmanager
@@ -137,14 +139,21 @@ class MeetergoWarehouse(ConfigurableResource):
                 con.close()
 
     def publish(self, con: duckdb.DuckDBPyConnection) -> Path:
-        """Publish the snapshot from the writer's connection `con` (see `publish_snapshot`).
+        """Publish the snapshot from the writer's connection `con` (see `publish_snapshot`), and
+        with a published lake configured the same tables into it (`publish_to_catalog`).
 
         A snapshot folder that cannot be written fails the step at once, naming
         `MEETERGO_SNAPSHOT_PATH`.
         """
         key = pseudonym_key(Path(self.database).parent, self.pseudonym_key)
         with _unwritable_fails_at_once(variable("snapshot_path")):
-            return publish_snapshot(con, self.snapshot_path, key=key, mode=self.snapshot_mode)
+            published = publish_snapshot(con, self.snapshot_path, key=key, mode=self.snapshot_mode)
+        lake = self.lake
+        if lake is not None and lake.published_path is not None:
+            publish_to_catalog(
+                con, lambda target, alias: attach_published_lake(target, lake, alias), key
+            )
+        return published
 
 
 @contextmanager
@@ -255,6 +264,7 @@ def build_resources(settings: Settings) -> dict[str, Any]:
                 EnvVar(variable("ducklake_catalog")) if settings.ducklake_catalog else None
             ),
             ducklake_data_path=settings.ducklake_data_path,
+            ducklake_published_path=settings.ducklake_published_path,
             ducklake_s3_endpoint=settings.ducklake_s3_endpoint,
             ducklake_s3_key_id=settings.ducklake_s3_key_id,
             ducklake_s3_secret=(

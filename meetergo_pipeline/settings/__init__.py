@@ -74,6 +74,7 @@ class Settings:
     warehouse: str
     ducklake_catalog: str | None = field(repr=False)
     ducklake_data_path: str | None
+    ducklake_published_path: str | None
     ducklake_s3_endpoint: str | None
     ducklake_s3_key_id: str | None
     ducklake_s3_secret: str | None = field(repr=False)

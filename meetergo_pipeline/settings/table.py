@@ -170,6 +170,14 @@ SETTINGS: tuple[Setting, ...] = (
         "shares or `s3://bucket/prefix/`",
     ),
     Setting(
+        "MEETERGO_DUCKLAKE_PUBLISHED_PATH",
+        None,
+        TEXT,
+        "with `ducklake`: where the published lake's Parquet files go (apart from the data "
+        "path), the snapshot's tables that analysts attach read-only; unset: the snapshot file "
+        "only",
+    ),
+    Setting(
         "MEETERGO_DUCKLAKE_S3_ENDPOINT",
         None,
         URL,

@@ -27,8 +27,10 @@ from meetergo_pipeline.settings import Settings, variable
 from meetergo_pipeline.sql import sql_literal
 
 EXTENSIONS = ("postgres_scanner", "httpfs", "ducklake")
-WAREHOUSE_KINDS = ("duckdb", "ducklake")
 LAKE_CATALOG = "warehouse"
+# The published lake's catalog: this schema of the same catalog database, so a role that may
+# read only it (and a key that may read only the published path) sees no working table.
+PUBLISHED_METADATA_SCHEMA = "meetergo_published"
 _CONSTRAINTS_DUCKLAKE_REFUSES = re.compile(r"\s+(?:PRIMARY KEY|USING COMPRESSION \w+)")
 
 
@@ -53,6 +55,7 @@ class LakeSettings:
     s3_key_id: str | None = None
     s3_secret: str | None = field(default=None, repr=False)
     s3_region: str = "us-east-1"
+    published_path: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LakeSettings | None:
@@ -66,6 +69,7 @@ class LakeSettings:
             s3_key_id=settings.ducklake_s3_key_id,
             s3_secret=settings.ducklake_s3_secret,
             s3_region=settings.ducklake_s3_region,
+            published_path=settings.ducklake_published_path,
         )
 
     @classmethod
@@ -78,10 +82,11 @@ class LakeSettings:
         s3_key_id: str | None,
         s3_secret: str | None,
         s3_region: str,
+        published_path: str | None = None,
     ) -> LakeSettings:
         """The lake from its settings' values; LakeSetupError names each one missing."""
         given = {"ducklake_catalog": catalog_url, "ducklake_data_path": data_path}
-        if (data_path or "").startswith("s3://"):
+        if any(path.startswith("s3://") for path in (data_path or "", published_path or "")):
             given |= {"ducklake_s3_key_id": s3_key_id, "ducklake_s3_secret": s3_secret}
         missing = [variable(name) for name, value in given.items() if not value]
         if missing or catalog_url is None or data_path is None:
@@ -89,7 +94,9 @@ class LakeSettings:
                 f"{variable('warehouse')}=ducklake needs {', '.join(missing)} (see "
                 "docs/deployment.md, DuckLake warehouse)"
             )
-        return cls(catalog_url, data_path, s3_endpoint, s3_key_id, s3_secret, s3_region)
+        return cls(
+            catalog_url, data_path, s3_endpoint, s3_key_id, s3_secret, s3_region, published_path
+        )
 
     @property
     def catalog_name(self) -> str:
@@ -99,7 +106,7 @@ class LakeSettings:
 
     @property
     def on_s3(self) -> bool:
-        return self.data_path.startswith("s3://")
+        return any(path.startswith("s3://") for path in (self.data_path, self.published_path or ""))
 
 
 def load_extensions(con: duckdb.DuckDBPyConnection) -> None:
@@ -127,19 +134,48 @@ def load_extensions(con: duckdb.DuckDBPyConnection) -> None:
 def attach_lake(
     con: duckdb.DuckDBPyConnection, lake: LakeSettings, *, read_only: bool = False
 ) -> None:
-    """Attach the lake to `con` as `warehouse` and make it the default catalog.
+    """Attach the working lake to `con` as `warehouse` and make it the default catalog.
 
     The extensions are loaded and the secrets created first. A new catalog database is
     initialised by the first writer that attaches it (its tables, and `DATA_PATH` recorded in
-    it); readers need neither the data path nor write access.
+    it); readers need neither the data path nor write access. A reader finding no lake yet
+    gets `LakeNotCreatedError`.
     """
+    _attach(con, lake, LAKE_CATALOG, lake.data_path, None, read_only=read_only)
+    con.execute(f"USE {LAKE_CATALOG}")
+
+
+def attach_published_lake(
+    con: duckdb.DuckDBPyConnection, lake: LakeSettings, alias: str, *, read_only: bool = False
+) -> None:
+    """Attach the published lake (`MEETERGO_DUCKLAKE_PUBLISHED_PATH`) to `con` as `alias`.
+
+    Its catalog is the schema `PUBLISHED_METADATA_SCHEMA` of the catalog database; it holds
+    only what the publish contract selects (`warehouse/publish.py`).
+    """
+    if lake.published_path is None:
+        raise LakeSetupError(f"{variable('ducklake_published_path')} is not set")
+    _attach(con, lake, alias, lake.published_path, PUBLISHED_METADATA_SCHEMA, read_only=read_only)
+
+
+def _attach(
+    con: duckdb.DuckDBPyConnection,
+    lake: LakeSettings,
+    alias: str,
+    data_path: str,
+    metadata_schema: str | None,
+    *,
+    read_only: bool,
+) -> None:
     load_extensions(con)
     create_secrets(con, lake)
     conninfo = _conninfo_without_credentials(lake.catalog_url)
-    options = ["READ_ONLY"] if read_only else [f"DATA_PATH {sql_literal(_folder(lake))}"]
+    options = ["READ_ONLY"] if read_only else [f"DATA_PATH {sql_literal(_folder(data_path))}"]
+    if metadata_schema is not None:
+        options.append(f"METADATA_SCHEMA {sql_literal(metadata_schema)}")
     try:
         con.execute(
-            f"ATTACH {sql_literal('ducklake:postgres:' + conninfo)} AS {LAKE_CATALOG} "
+            f"ATTACH {sql_literal('ducklake:postgres:' + conninfo)} AS {alias} "
             f"({', '.join(options)})"
         )
     except duckdb.Error as error:
@@ -152,7 +188,6 @@ def attach_lake(
             f"cannot attach the DuckLake catalog {lake.catalog_name} "
             f"({variable('ducklake_catalog')}): {_first_line(error)}"
         ) from None
-    con.execute(f"USE {LAKE_CATALOG}")
 
 
 def create_secrets(con: duckdb.DuckDBPyConnection, lake: LakeSettings) -> None:
@@ -173,7 +208,6 @@ def create_secrets(con: duckdb.DuckDBPyConnection, lake: LakeSettings) -> None:
         "KEY_ID": lake.s3_key_id or "",
         "SECRET": lake.s3_secret or "",
         "REGION": lake.s3_region,
-        "SCOPE": lake.data_path,
     }
     settings = [f"{key} {sql_literal(value)}" for key, value in s3.items()]
     if lake.s3_endpoint:
@@ -215,8 +249,8 @@ def _libpq_value(value: str) -> str:
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def _folder(lake: LakeSettings) -> str:
-    path = lake.data_path if lake.on_s3 else str(Path(lake.data_path).absolute())
+def _folder(data_path: str) -> str:
+    path = data_path if data_path.startswith("s3://") else str(Path(data_path).absolute())
     return path if path.endswith("/") else path + "/"
 
 
