@@ -15,7 +15,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,6 +26,7 @@ from meetergo_pipeline.defs.resources import build_resources
 from meetergo_pipeline.settings import Settings
 from meetergo_pipeline.simulator import SimulatorConfig, SimulatorServer
 from meetergo_pipeline.warehouse.lake import (
+    PUBLISHED_METADATA_SCHEMA,
     LakeNotCreatedError,
     LakeSettings,
     LakeSetupError,
@@ -95,12 +96,32 @@ class Lake:
         attach_lake(con, self.settings, read_only=True)
         return con
 
-    def analyst(self) -> duckdb.DuckDBPyConnection:
-        """A read-only attach of the published lake as an analyst makes it."""
+    def analyst(self, role: str | None = None) -> duckdb.DuckDBPyConnection:
+        """A read-only attach of the published lake as an analyst makes it (as `role`)."""
+        settings = self.settings
+        if role is not None:
+            parts = urlsplit(settings.catalog_url)
+            url = f"postgresql://{role}@{parts.hostname}:{parts.port}{parts.path}"
+            settings = replace(settings, catalog_url=url)
         con = duckdb.connect()
-        attach_published_lake(con, self.settings, "meetergo", read_only=True)
+        attach_published_lake(con, settings, "meetergo", read_only=True)
         con.execute("USE meetergo")
         return con
+
+    def grant_analyst_role(self, postgres: PostgresServer, role: str) -> None:
+        """The catalog grants docs/deployment.md gives analysts: the published schema only."""
+        database = urlsplit(self.settings.catalog_url).path.lstrip("/")
+        con = postgres.connect(database)
+        try:
+            con.autocommit = True
+            with con.cursor() as cur:
+                cur.execute(f"CREATE ROLE {role} LOGIN")
+                cur.execute(f"GRANT USAGE ON SCHEMA {PUBLISHED_METADATA_SCHEMA} TO {role}")
+                cur.execute(
+                    f"GRANT SELECT ON ALL TABLES IN SCHEMA {PUBLISHED_METADATA_SCHEMA} TO {role}"
+                )
+        finally:
+            con.close()
 
 
 def new_lake(postgres: PostgresServer, s3: S3Server) -> Lake:
@@ -134,7 +155,11 @@ def appointment_state(con: duckdb.DuckDBPyConnection) -> list[tuple]:
 @pytest.mark.slow
 @needs_lake
 def test_a_sync_writes_every_layer_into_the_lake_and_the_snapshot_stays_available(
-    pipeline_env: PipelineEnv, lake: Lake, s3: S3Server, capfd: pytest.CaptureFixture[str]
+    pipeline_env: PipelineEnv,
+    lake: Lake,
+    s3: S3Server,
+    postgres_server: PostgresServer,
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     result = run_sync("full")
     assert result.success, [event.message for event in result.all_events if event.is_failure]
@@ -175,6 +200,19 @@ def test_a_sync_writes_every_layer_into_the_lake_and_the_snapshot_stays_availabl
     ).fetchall()
     assert [name for (name,) in tables] == sorted(published_tables())
     assert appointment_state(analyst) == appointment_state(snapshot)
+    # a catalog role granted only the published schema reads it, and not the working lake
+    role = f"analyst_{uuid.uuid4().hex[:8]}"
+    lake.grant_analyst_role(postgres_server, role)
+    assert appointment_state(lake.analyst(role)) == appointment_state(snapshot)
+    with pytest.raises(LakeSetupError, match="permission denied"):
+        attach_lake(
+            duckdb.connect(),
+            replace(
+                lake.settings,
+                catalog_url=lake.settings.catalog_url.replace("postgres:", f"{role}:"),
+            ),
+            read_only=True,
+        )
     assert any(key.startswith("published/core/appointments/") for key in keys)
     # neither the catalog's password nor the S3 secret shows in Dagster's events or output
     shown = " ".join(str(event) for event in result.all_events) + "".join(capfd.readouterr())
