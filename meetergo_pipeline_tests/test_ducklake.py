@@ -67,6 +67,7 @@ needs_lake = pytest.mark.skipif(MISSING is not None, reason=str(MISSING))
 
 @pytest.fixture(scope="module")
 def s3() -> Iterator[S3Server]:
+    pytest.importorskip("moto.server", reason="moto[server] (the dev extra) serves S3 here")
     with s3_server() as server:
         yield server
 
