@@ -33,11 +33,13 @@ from meetergo_pipeline.client import (
 from meetergo_pipeline.problems import KEY_VARIABLE, USER_VARIABLE, auth_problem, bind_problem
 from meetergo_pipeline.settings import SETTINGS, Settings, SettingsError, variable
 from meetergo_pipeline.warehouse.lake import (
+    LAKE_MIN_MEMORY,
     LakeNotCreatedError,
     LakeSettings,
     LakeSetupError,
     attach_lake,
     load_extensions,
+    memory_bytes,
 )
 
 PROBE_TIMEOUT_S = 4.0  # per request; a probe sends at most two, each at most once
@@ -312,6 +314,18 @@ def lake_findings(settings: Settings) -> list[Finding]:
     except LakeSetupError as error:
         return [Finding(False, str(error), name)]
     findings = [Finding(True, attached, name)]
+    memory = variable("duckdb_memory_limit")
+    given = memory_bytes(settings.duckdb_memory_limit)
+    if given is not None and given < (memory_bytes(LAKE_MIN_MEMORY) or 0):
+        findings.append(
+            Finding(
+                False,
+                f"{memory}={settings.duckdb_memory_limit} is too little for a DuckLake "
+                f"warehouse: set it to {LAKE_MIN_MEMORY} or more (a layer's rebuild writes its "
+                "Parquet files in one transaction)",
+                memory,
+            )
+        )
     folders = {"ducklake_data_path": lake.data_path, "ducklake_published_path": lake.published_path}
     for field, path in folders.items():
         if path is None or path.startswith("s3://"):

@@ -23,9 +23,11 @@ import duckdb
 import pytest
 
 from meetergo_pipeline.defs.resources import build_resources
+from meetergo_pipeline.preflight import Finding, check_for_sync
 from meetergo_pipeline.settings import Settings
 from meetergo_pipeline.simulator import SimulatorConfig, SimulatorServer
 from meetergo_pipeline.warehouse.lake import (
+    LAKE_MIN_MEMORY,
     PUBLISHED_METADATA_SCHEMA,
     LakeNotCreatedError,
     LakeSettings,
@@ -82,6 +84,7 @@ class Lake:
     def variables(self) -> dict[str, str]:
         return {
             "MEETERGO_WAREHOUSE": "ducklake",
+            "MEETERGO_DUCKDB_MEMORY_LIMIT": LAKE_MIN_MEMORY,
             "MEETERGO_DUCKLAKE_CATALOG": self.settings.catalog_url,
             "MEETERGO_DUCKLAKE_DATA_PATH": self.settings.data_path,
             "MEETERGO_DUCKLAKE_PUBLISHED_PATH": self.settings.published_path or "",
@@ -368,6 +371,46 @@ def test_a_second_writer_waits_for_the_lakes_lock_and_a_killed_holder_releases_i
     holder.wait()
     with lake_writer_lock(lake.settings, wait_s=10):  # the server ended the dead session's lock
         pass
+
+
+@pytest.mark.slow
+@needs_lake
+def test_check_reports_the_lakes_catalog_and_memory_in_one_line_each_never_the_password(
+    pipeline_env: PipelineEnv, lake: Lake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def lake_lines() -> list[Finding]:
+        wanted = ("MEETERGO_WAREHOUSE", "MEETERGO_DUCKLAKE", "MEETERGO_DUCKDB_MEMORY_LIMIT")
+        found = [
+            f
+            for f in check_for_sync()
+            if f.subject.startswith(wanted[1:]) or f.subject == wanted[0]
+        ]
+        assert all(CATALOG_PASSWORD not in f.text for f in check_for_sync())
+        return found
+
+    assert lake_lines() == [
+        Finding(
+            True,
+            f"MEETERGO_WAREHOUSE: the DuckLake catalog {lake.settings.catalog_name} holds no lake "
+            "yet: the first sync creates it",
+            "MEETERGO_WAREHOUSE",
+        )
+    ]
+    monkeypatch.setenv("MEETERGO_DUCKDB_MEMORY_LIMIT", "192MB")
+    assert [f.text for f in lake_lines() if not f.ok] == [
+        "MEETERGO_DUCKDB_MEMORY_LIMIT=192MB is too little for a DuckLake warehouse: set it to "
+        "512MB or more (a layer's rebuild writes its Parquet files in one transaction)"
+    ]
+    parts = urlsplit(lake.settings.catalog_url)
+    closed = lake.settings.catalog_url.replace(f":{parts.port}/", ":1/")
+    monkeypatch.setenv("MEETERGO_DUCKLAKE_CATALOG", closed)
+    (refused,) = lake_lines()
+    assert not refused.ok
+    assert refused.text.startswith(
+        f"cannot attach the DuckLake catalog {parts.hostname}:1{parts.path} "
+        "(MEETERGO_DUCKLAKE_CATALOG): "
+    )
+    assert "Connection refused" in refused.text
 
 
 def test_the_file_stays_the_default_and_a_lake_without_its_settings_is_refused() -> None:

@@ -28,6 +28,11 @@ from meetergo_pipeline.sql import sql_literal
 
 EXTENSIONS = ("postgres_scanner", "httpfs", "ducklake")
 LAKE_CATALOG = "warehouse"
+# The least memory cap a lake's layer rebuild fits in: DuckLake writes a layer's Parquet
+# files in one transaction, and at 192MB the core build over 300,000 appointments ran out.
+LAKE_MIN_MEMORY = "512MB"
+_MEMORY_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+_MEMORY_UNITS |= {"KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
 # The published lake's catalog: this schema of the same catalog database, so a role that may
 # read only it (and a key that may read only the published path) sees no working table.
 PUBLISHED_METADATA_SCHEMA = "meetergo_published"
@@ -224,6 +229,14 @@ def lake_ddl(sql: str) -> str:
     """`sql` (the raw schema's DDL) without what DuckLake refuses: primary keys and column
     compression. Keys stay unique as in the file: every write is a MERGE or an anti-join."""
     return _CONSTRAINTS_DUCKLAKE_REFUSES.sub("", sql)
+
+
+def memory_bytes(size: str) -> int | None:
+    """A DuckDB memory size (`192MB`, `1GiB`) in bytes; None if it is not one."""
+    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*", size)
+    if found is None or found.group(2).upper() not in _MEMORY_UNITS:
+        return None
+    return int(float(found.group(1)) * _MEMORY_UNITS[found.group(2).upper()])
 
 
 def is_lake(con: duckdb.DuckDBPyConnection) -> bool:
