@@ -117,23 +117,29 @@ class LakeSettings:
 def load_extensions(con: duckdb.DuckDBPyConnection) -> None:
     """Load the lake's extensions into `con` from their wheels; LakeSetupError if one is missing."""
     version = duckdb.__version__
-    for name in EXTENSIONS:
-        package = f"duckdb_extension_{name}"
-        try:
-            module = importlib.import_module(package)
-        except ImportError:
-            module = None
-        folder = Path(module.__file__).parent if module and module.__file__ else None
-        built = (
-            folder / "extensions" / f"v{version}" / f"{name}.duckdb_extension" if folder else None
+    builds = [_wheel_build(name, version) for name in EXTENSIONS]
+    if None in builds:
+        wheels = " ".join(f"'duckdb-extension-{n.replace('_', '-')}==1.5.5'" for n in EXTENSIONS)
+        raise LakeSetupError(
+            f"{variable('warehouse')}=ducklake needs DuckDB's {', '.join(EXTENSIONS)} "
+            f"extensions built for the DuckDB running here ({version}); PyPI has them for "
+            f"DuckDB 1.5.5 and none for 2.x: pip install 'duckdb==1.5.5' {wheels} "
+            "(docs/deployment.md, The DuckDB version)"
         )
-        if built is None or not built.is_file():
-            raise LakeSetupError(
-                f"{variable('warehouse')}=ducklake needs DuckDB's {name} extension built for "
-                f"DuckDB {version}: pip install 'duckdb-extension-{name.replace('_', '-')}"
-                f"=={version}' (PyPI has these builds for DuckDB 1.5.5, none for 2.x)"
-            )
+    for built in builds:
         con.execute(f"LOAD {sql_literal(str(built))}")
+
+
+def _wheel_build(name: str, version: str) -> Path | None:
+    """The extension file the `duckdb-extension-<name>` wheel holds for `version`, if any."""
+    try:
+        module = importlib.import_module(f"duckdb_extension_{name}")
+    except ImportError:
+        return None
+    if module.__file__ is None:
+        return None
+    built = Path(module.__file__).parent / "extensions" / f"v{version}" / f"{name}.duckdb_extension"
+    return built if built.is_file() else None
 
 
 def attach_lake(
