@@ -300,7 +300,11 @@ def lake_findings(settings: Settings) -> list[Finding]:
     name = variable("warehouse")
     try:
         lake = LakeSettings.from_settings(settings)
-        assert lake is not None
+    except LakeSetupError as error:
+        return [Finding(False, str(error), name)]
+    if lake is None:
+        return []
+    try:
         probe = duckdb.connect(config={"autoinstall_known_extensions": False})
         try:
             load_extensions(probe)

@@ -27,7 +27,7 @@ from meetergo_pipeline.warehouse.lake import LakeSettings
 from meetergo_pipeline.warehouse.writer_lock import POLL_S, WarehouseBusyError
 
 if TYPE_CHECKING:
-    from psycopg2.extensions import connection
+    from psycopg2.extensions import connection  # type: ignore[import-untyped]
 
 LAKE_WRITER_LOCK_KEY = 0x6D65_6574_6C61_6B65  # "meetlake": one lock per catalog database
 CONNECT_TIMEOUT_S = 10
@@ -55,7 +55,7 @@ def lake_writer_lock(
 
 
 def _connect(lake: LakeSettings, application_name: str) -> connection:
-    import psycopg2  # here: only a lake needs the driver
+    import psycopg2  # type: ignore[import-untyped]  # here: only a lake needs the driver
 
     try:
         session = psycopg2.connect(
