@@ -23,13 +23,13 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import duckdb
 
-from meetergo_pipeline.settings import Settings, variable
+from meetergo_pipeline.settings import DEFAULTS, Settings, variable
 from meetergo_pipeline.sql import sql_literal
 
 EXTENSIONS = ("postgres_scanner", "httpfs", "ducklake")
 LAKE_CATALOG = "warehouse"
-# The least memory cap a lake's layer rebuild fits in: DuckLake writes a layer's Parquet
-# files in one transaction, and at 192MB the core build over 300,000 appointments ran out.
+# The least memory cap the preflight accepts with a lake: DuckLake writes a whole layer's
+# Parquet files in one transaction (docs/deployment.md, DuckLake warehouse).
 LAKE_MIN_MEMORY = "512MB"
 _MEMORY_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
 _MEMORY_UNITS |= {"KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
@@ -59,7 +59,7 @@ class LakeSettings:
     s3_endpoint: str | None = None
     s3_key_id: str | None = None
     s3_secret: str | None = field(default=None, repr=False)
-    s3_region: str = "us-east-1"
+    s3_region: str = DEFAULTS.ducklake_s3_region
     published_path: str | None = None
 
     @classmethod
