@@ -121,7 +121,8 @@ def _corrupt_wal_message(path: Path, error: duckdb.Error) -> str:
 
 
 def _connect(path: Path, memory_limit: str) -> duckdb.DuckDBPyConnection:
-    """An in-memory connection with the pipeline's memory cap, spilling to `<path>.tmp/`."""
+    """An in-memory connection with the pipeline's memory cap, spilling to `<path>.tmp/`; it
+    never downloads an extension (the lake's come from wheels, `lake.load_extensions`)."""
     return duckdb.connect(
         config={
             "memory_limit": memory_limit,
