@@ -11,7 +11,11 @@ PIP := $(BIN)/pip --quiet --disable-pip-version-check
 # .venv gets anything installed.
 LOCK_VENV := .tmp/lock-venv
 
-.PHONY: install run test test-fast lint format typecheck bench dev lock clean
+# The DuckLake warehouse runs on DuckDB 1.5.5 (see docs/deployment.md), in its own venv.
+LAKE_VENV := .venv-lake
+LAKE_STAMP := $(LAKE_VENV)/.installed
+
+.PHONY: install run test test-fast test-lake lint format typecheck bench dev lock clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("Python >= 3.11 is required") if sys.version_info < (3, 11) else None'
@@ -22,6 +26,12 @@ $(STAMP): requirements.lock pyproject.toml
 
 install: $(STAMP)
 
+$(LAKE_STAMP): requirements-lake.lock pyproject.toml
+	$(PYTHON) -m venv $(LAKE_VENV)
+	$(LAKE_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-lake.lock
+	$(LAKE_VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(LAKE_STAMP)
+
 run: install
 	$(BIN)/meetergo-pipeline run
 
@@ -30,6 +40,12 @@ test: install
 	$(BIN)/ruff format --check $(SOURCES)
 	$(BIN)/python -m mypy meetergo_pipeline
 	$(BIN)/pytest -q
+	$(MAKE) test-lake
+
+# The lake tests on the lake's DuckDB, with real PostgreSQL and an S3 server on loopback; here
+# they must run (MEETERGO_LAKE_TESTS_REQUIRED), in the main venv they skip saying why.
+test-lake: $(LAKE_STAMP)
+	MEETERGO_LAKE_TESTS_REQUIRED=1 $(LAKE_VENV)/bin/pytest -q meetergo_pipeline_tests/test_ducklake.py
 
 test-fast: install
 	$(BIN)/ruff check $(SOURCES)
@@ -55,10 +71,11 @@ lock:
 	$(PYTHON) -m venv $(LOCK_VENV)
 	$(LOCK_VENV)/bin/pip install --quiet --disable-pip-version-check uv
 	$(LOCK_VENV)/bin/uv pip compile pyproject.toml --extra dev --extra postgres -o requirements.lock --python-version 3.11
+	$(LOCK_VENV)/bin/uv pip compile pyproject.toml --extra dev --extra postgres --extra lake -o requirements-lake.lock --python-version 3.11
 	rm -rf $(LOCK_VENV)
 
 clean:
-	rm -rf $(VENV) bench/results .tmp logs .logs_queue .telemetry .nux
+	rm -rf $(VENV) $(LAKE_VENV) bench/results .tmp logs .logs_queue .telemetry .nux
 	rm -rf .pytest_cache .ruff_cache .mypy_cache *.egg-info
 	find data -mindepth 1 -maxdepth 1 ! -name .gitkeep -exec rm -rf {} +
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

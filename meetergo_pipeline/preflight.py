@@ -40,6 +40,15 @@ from meetergo_pipeline.tenants import (
     load_tenants,
     missing_keys,
 )
+from meetergo_pipeline.warehouse.lake import (
+    LAKE_MIN_MEMORY,
+    LakeNotCreatedError,
+    LakeSettings,
+    LakeSetupError,
+    attach_lake,
+    load_extensions,
+    memory_bytes,
+)
 
 PROBE_TIMEOUT_S = 4.0  # per request; a probe sends at most two, each at most once
 PROBE_WORKERS = 8  # tenants probed at once
@@ -77,7 +86,10 @@ def check_all(
         return findings
     folders = folder_findings(settings)
     findings += folders
-    findings.append(lock_finding(settings.duckdb_path))
+    if settings.warehouse == "ducklake":
+        findings += lake_findings(settings)
+    else:
+        findings.append(lock_finding(settings.duckdb_path))
     findings.append(schedule_finding(settings))
     findings += tenant_api_findings(settings, environ, _budget_folder_ok(settings, folders))
     if receiver is not None:
@@ -96,6 +108,8 @@ def check_for_sync(environ: Mapping[str, str] | None = None) -> list[Finding]:
         if finding.subject != variable("webhook_log_dir")
     ]
     findings += folders
+    if settings.warehouse == "ducklake":
+        findings += lake_findings(settings)
     findings.append(schedule_finding(settings))
     shared_budget = _budget_folder_ok(settings, folders)
     findings += tenant_api_findings(settings, environ, shared_budget, probe_tenants=False)
@@ -334,6 +348,53 @@ def lock_finding(path: Path) -> Finding:
             name,
         )
     return Finding(True, f"{name}: {path} is not in use by another process", name)
+
+
+def lake_findings(settings: Settings) -> list[Finding]:
+    """With `MEETERGO_WAREHOUSE=ducklake`: the lake's settings, its extensions, its catalog
+    (attached read-only) and its local folders (an `s3://` path is first written by a sync)."""
+    name = variable("warehouse")
+    try:
+        lake = LakeSettings.from_settings(settings)
+    except LakeSetupError as error:
+        return [Finding(False, str(error), name)]
+    if lake is None:
+        return []
+    try:
+        probe = duckdb.connect(config={"autoinstall_known_extensions": False})
+        try:
+            load_extensions(probe)
+            probe.execute(f"SET http_timeout = {int(PROBE_TIMEOUT_S)}")
+            attach_lake(probe, lake, read_only=True)
+        finally:
+            probe.close()
+        attached = f"{name}: the DuckLake catalog {lake.catalog_name} attaches"
+    except LakeNotCreatedError as error:
+        attached = f"{name}: {error}"
+    except LakeSetupError as error:
+        return [Finding(False, str(error), name)]
+    findings = [Finding(True, attached, name)]
+    memory = variable("duckdb_memory_limit")
+    given = memory_bytes(settings.duckdb_memory_limit)
+    if given is not None and given < (memory_bytes(LAKE_MIN_MEMORY) or 0):
+        findings.append(
+            Finding(
+                False,
+                f"{memory}={settings.duckdb_memory_limit} is too little for a DuckLake "
+                f"warehouse: set it to {LAKE_MIN_MEMORY} or more (a layer's rebuild writes its "
+                "Parquet files in one transaction)",
+                memory,
+            )
+        )
+    folders = {"ducklake_data_path": lake.data_path, "ducklake_published_path": lake.published_path}
+    for field, path in folders.items():
+        if path is None or path.startswith("s3://"):
+            continue
+        setting = variable(field)
+        problem = folder_problem(Path(path), setting)
+        text = f"{setting}={path}: {problem}" if problem else f"{setting}: {path} is writable"
+        findings.append(Finding(problem is None, text, setting))
+    return findings
 
 
 def _budget_folder_ok(settings: Settings, folders: list[Finding]) -> bool:

@@ -17,6 +17,7 @@ import pytest
 
 from meetergo_pipeline.defs.resources import build_resources
 from meetergo_pipeline.settings import Settings
+from meetergo_pipeline.sql import sql_literal
 from meetergo_pipeline.transform import (
     TransformSettings,
     build_analytics,
@@ -270,7 +271,7 @@ def text_found(
     """`schema.table.column` of every cell or comment in `schemas` containing a needle."""
     catalog = "current_database()"
     if database is not None:
-        con.execute("ATTACH ? AS scanned (READ_ONLY)", [str(database)])
+        con.execute(f"ATTACH {sql_literal(str(database))} AS scanned (READ_ONLY)")
         catalog = "'scanned'"
     try:
         columns = rows(

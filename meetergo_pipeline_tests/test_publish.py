@@ -30,6 +30,7 @@ import pytest
 from meetergo_pipeline.cli import main
 from meetergo_pipeline.settings import Settings
 from meetergo_pipeline.simulator import SimulatorConfig, SimulatorServer
+from meetergo_pipeline.sql import sql_literal
 from meetergo_pipeline.transform import build_core
 from meetergo_pipeline.warehouse import publish
 from meetergo_pipeline.warehouse.connection import connect_writer
@@ -155,7 +156,7 @@ def scan(database: Path, needles: dict[str, set[str]], tables: list[str] | None 
     """(column, kind, value) for every needle found in any column (cast to text) or comment."""
     con = duckdb.connect()
     try:
-        con.execute("ATTACH ? AS scanned (READ_ONLY)", [str(database)])
+        con.execute(f"ATTACH {sql_literal(str(database))} AS scanned (READ_ONLY)")
         pairs = [(kind, value) for kind, values in needles.items() for value in values]
         con.execute(
             "CREATE TEMP TABLE needles AS SELECT unnest(?) AS kind, unnest(?) AS value",

@@ -28,8 +28,10 @@ from meetergo_pipeline.tenants import (
 from meetergo_pipeline.transform import TransformSettings
 from meetergo_pipeline.transform.settings import tenant_plans
 from meetergo_pipeline.warehouse.connection import connect_writer
+from meetergo_pipeline.warehouse.lake import LakeSettings, attach_published_lake
+from meetergo_pipeline.warehouse.lake_lock import lake_writer_lock
 from meetergo_pipeline.warehouse.pseudonym import pseudonym_key
-from meetergo_pipeline.warehouse.publish import publish_snapshot
+from meetergo_pipeline.warehouse.publish import publish_snapshot, publish_to_catalog
 from meetergo_pipeline.warehouse.sync import SyncPolicy
 from meetergo_pipeline.warehouse.writer_lock import writer_lock
 
@@ -97,11 +99,14 @@ class MeetergoAPIResource(ConfigurableResource):
 
 
 class MeetergoWarehouse(ConfigurableResource):
-    """The working DuckDB file (single writer) and where its read-only snapshot is published.
+    """The working DuckDB file or the DuckLake (single writer) and where the read-only
+    snapshot is published.
 
-    A run holds the file's writer lock (`warehouse/writer_lock.py`) from its start to its
-    end, waiting up to `writer_lock_wait_s` for a run already writing; every step's
-    connection ends the run at once on a stop request (`defs/stopping.py`).
+    A run holds the warehouse's writer lock from its start to its end (the file's flock,
+    `warehouse/writer_lock.py`; the lake's advisory lock in its catalog,
+    `warehouse/lake_lock.py`), waiting up to `writer_lock_wait_s` for a run already writing;
+    every step's connection ends the run at once on a stop request (`defs/stopping.py`).
+    With a lake, `database` only places the local spill folder and the pseudonym key file.
     """
 
     database: str = str(DEFAULTS.duckdb_path)
@@ -110,20 +115,48 @@ class MeetergoWarehouse(ConfigurableResource):
     snapshot_path: str = str(DEFAULTS.snapshot_path)
     snapshot_mode: int = DEFAULTS.snapshot_mode
     pseudonym_key: str | None = None
+    warehouse: str = DEFAULTS.warehouse
+    ducklake_catalog: str | None = None
+    ducklake_data_path: str | None = None
+    ducklake_published_path: str | None = None
+    ducklake_s3_endpoint: str | None = None
+    ducklake_s3_key_id: str | None = None
+    ducklake_s3_secret: str | None = None
+    ducklake_s3_region: str = DEFAULTS.ducklake_s3_region
+
+    @property
+    def lake(self) -> LakeSettings | None:
+        """The lake's settings, or None for the DuckDB file (LakeSetupError if incomplete)."""
+        if self.warehouse != "ducklake":
+            return None
+        return LakeSettings.from_values(
+            catalog_url=self.ducklake_catalog,
+            data_path=self.ducklake_data_path,
+            s3_endpoint=self.ducklake_s3_endpoint,
+            s3_key_id=self.ducklake_s3_key_id,
+            s3_secret=self.ducklake_s3_secret,
+            s3_region=self.ducklake_s3_region,
+            published_path=self.ducklake_published_path,
+        )
 
     @contextmanager
     def yield_for_execution(self, context: InitResourceContext) -> Iterator["MeetergoWarehouse"]:
         """The resource for one run, holding the writer lock until the run ends."""
-        with (
-            stop_ends_run(),
-            _unwritable_fails_at_once(variable("duckdb_path")),
+        announce = context.log.info if context.log else print
+        lake = self.lake
+        lock = (
             writer_lock(
                 self.database,
                 wait_s=self.writer_lock_wait_s,
                 run_id=context.run_id,
-                announce=context.log.info if context.log else print,
-            ),
-        ):
+                announce=announce,
+            )
+            if lake is None
+            else lake_writer_lock(
+                lake, wait_s=self.writer_lock_wait_s, run_id=context.run_id, announce=announce
+            )
+        )
+        with stop_ends_run(), _unwritable_fails_at_once(variable("duckdb_path")), lock:
             yield self
 
     @contextmanager
@@ -137,7 +170,7 @@ class MeetergoWarehouse(ConfigurableResource):
         """
         with stop_ends_run():
             with _unwritable_fails_at_once(variable("duckdb_path")):
-                con = connect_writer(self.database, memory_limit=self.memory_limit)
+                con = connect_writer(self.database, memory_limit=self.memory_limit, lake=self.lake)
             try:
                 with stop.interrupt_on_stop(con.interrupt):
                     yield con
@@ -145,14 +178,21 @@ class MeetergoWarehouse(ConfigurableResource):
                 con.close()
 
     def publish(self, con: duckdb.DuckDBPyConnection) -> Path:
-        """Publish the snapshot from the writer's connection `con` (see `publish_snapshot`).
+        """Publish the snapshot from the writer's connection `con` (see `publish_snapshot`), and
+        with a published lake configured the same tables into it (`publish_to_catalog`).
 
         A snapshot folder that cannot be written fails the step at once, naming
         `MEETERGO_SNAPSHOT_PATH`.
         """
         key = pseudonym_key(Path(self.database).parent, self.pseudonym_key)
         with _unwritable_fails_at_once(variable("snapshot_path")):
-            return publish_snapshot(con, self.snapshot_path, key=key, mode=self.snapshot_mode)
+            published = publish_snapshot(con, self.snapshot_path, key=key, mode=self.snapshot_mode)
+        lake = self.lake
+        if lake is not None and lake.published_path is not None:
+            publish_to_catalog(
+                con, lambda target, alias: attach_published_lake(target, lake, alias), key
+            )
+        return published
 
 
 @contextmanager
@@ -244,8 +284,9 @@ class WebhookLogResource(ConfigurableResource):
 def build_resources(settings: Settings) -> dict[str, Any]:
     """Every resource of the code location, from settings read by `Settings.from_env`.
 
-    The API key, the pseudonym key and the inbox URL are passed as Dagster `EnvVar`s, so their
-    values never show in the UI; every other value is passed as read and checked.
+    The API key, the pseudonym key, the inbox URL, the lake's catalog URL and its S3 secret are
+    passed as Dagster `EnvVar`s, so their values never show in the UI; every other value is
+    passed as read and checked.
     """
     tenants_file = None if settings.tenants_file is None else str(settings.tenants_file)
     return {
@@ -267,6 +308,18 @@ def build_resources(settings: Settings) -> dict[str, Any]:
             snapshot_path=str(settings.snapshot_path),
             snapshot_mode=settings.snapshot_mode,
             pseudonym_key=EnvVar(variable("pseudonym_key")) if settings.pseudonym_key else None,
+            warehouse=settings.warehouse,
+            ducklake_catalog=(
+                EnvVar(variable("ducklake_catalog")) if settings.ducklake_catalog else None
+            ),
+            ducklake_data_path=settings.ducklake_data_path,
+            ducklake_published_path=settings.ducklake_published_path,
+            ducklake_s3_endpoint=settings.ducklake_s3_endpoint,
+            ducklake_s3_key_id=settings.ducklake_s3_key_id,
+            ducklake_s3_secret=(
+                EnvVar(variable("ducklake_s3_secret")) if settings.ducklake_s3_secret else None
+            ),
+            ducklake_s3_region=settings.ducklake_s3_region,
         ),
         "sync_settings": SyncSettings(
             lookback_days=settings.sync_lookback_days,

@@ -72,6 +72,14 @@ class Settings:
     duckdb_path: Path
     duckdb_memory_limit: str
     writer_lock_wait_s: float
+    warehouse: str
+    ducklake_catalog: str | None = field(repr=False)
+    ducklake_data_path: str | None
+    ducklake_published_path: str | None
+    ducklake_s3_endpoint: str | None
+    ducklake_s3_key_id: str | None
+    ducklake_s3_secret: str | None = field(repr=False)
+    ducklake_s3_region: str
     snapshot_path: Path
     snapshot_mode: int
     pseudonym_key: str | None = field(repr=False)

@@ -60,6 +60,7 @@ class Setting:
 
 
 TIME_ZONE = Text("an IANA time zone name such as UTC or Europe/Berlin")
+WAREHOUSE_KIND = Text("`duckdb` or `ducklake`", pattern="duckdb|ducklake")
 MEMORY_SIZE = Text("a DuckDB memory size such as 192MB or 1GB")
 CURRENCY = Text("a three-letter ISO 4217 code like EUR", pattern="[A-Z]{3}", upper=True)
 PREDICATE = Text(
@@ -152,6 +153,53 @@ SETTINGS: tuple[Setting, ...] = (
         "how long a run waits while another run writes the working file (one writer at a time, "
         "every path: `<file>.writer.lock`) before it fails naming that run",
     ),
+    Setting(
+        "MEETERGO_WAREHOUSE",
+        "duckdb",
+        WAREHOUSE_KIND,
+        "where the working tables live: `duckdb`, the file `MEETERGO_DUCKDB_PATH`; or "
+        "`ducklake`, a DuckLake with its catalog in PostgreSQL and its data as Parquet files "
+        "(docs/deployment.md, DuckLake warehouse)",
+    ),
+    Setting(
+        "MEETERGO_DUCKLAKE_CATALOG",
+        None,
+        POSTGRES_URL,
+        "with `ducklake`: the lake's catalog database, "
+        "`postgresql://USER:PASSWORD@HOST:5432/DATABASE`; it also holds the lake's "
+        "one-writer lock",
+        secret=True,
+    ),
+    Setting(
+        "MEETERGO_DUCKLAKE_DATA_PATH",
+        None,
+        TEXT,
+        "with `ducklake`: where the lake's Parquet files go, a folder every writer and reader "
+        "shares or `s3://bucket/prefix/`",
+    ),
+    Setting(
+        "MEETERGO_DUCKLAKE_PUBLISHED_PATH",
+        None,
+        TEXT,
+        "with `ducklake`: where the published lake's Parquet files go (apart from the data "
+        "path), the snapshot's tables that analysts attach read-only; unset: the snapshot file "
+        "only",
+    ),
+    Setting(
+        "MEETERGO_DUCKLAKE_S3_ENDPOINT",
+        None,
+        URL,
+        "S3-compatible server of an `s3://` data path, `http(s)://HOST:PORT`; unset: AWS S3",
+    ),
+    Setting("MEETERGO_DUCKLAKE_S3_KEY_ID", None, TEXT, "access key id of an `s3://` data path"),
+    Setting(
+        "MEETERGO_DUCKLAKE_S3_SECRET",
+        None,
+        TEXT,
+        "secret access key of an `s3://` data path",
+        secret=True,
+    ),
+    Setting("MEETERGO_DUCKLAKE_S3_REGION", "us-east-1", TEXT, "region of the data path's bucket"),
     Setting(
         "MEETERGO_SNAPSHOT_PATH",
         "data/meetergo_analytics.duckdb",

@@ -40,6 +40,14 @@ def _read(relative_path: str) -> str:
     return files(__package__).joinpath(relative_path).read_text(encoding="utf-8")
 
 
+def sql_literal(text: str) -> str:
+    """`text` as a SQL string literal (quotes doubled), for the few places DuckDB binds nothing.
+
+    DuckDB 1.x parses no parameter in `ATTACH`; every other value stays a bound parameter.
+    """
+    return "'" + text.replace("'", "''") + "'"
+
+
 def one_row(con: duckdb.DuckDBPyConnection, sql: str, parameters: object = None) -> tuple[Any, ...]:
     """The single row `sql` returns (an aggregate, a setting); RuntimeError if it returns none."""
     row = con.execute(sql, parameters).fetchone()

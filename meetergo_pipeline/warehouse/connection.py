@@ -1,4 +1,5 @@
-"""Opening the working DuckDB file: one writer, schema ensured, a clear error on a held lock."""
+"""Opening the warehouse for writing: the working DuckDB file (one writer, a clear error on a
+held lock) or the DuckLake (`lake.py`), the raw schema ensured in either."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ from pathlib import Path
 import duckdb
 
 from meetergo_pipeline.settings import DEFAULTS
-from meetergo_pipeline.sql import load_sql, one_row
+from meetergo_pipeline.sql import load_sql, one_row, sql_literal
 from meetergo_pipeline.warehouse.appointment_fields import (
     define_appointment_fields,
     migrate_appointment_fields,
 )
+from meetergo_pipeline.warehouse.lake import LakeSettings, attach_lake, is_lake, lake_ddl
 from meetergo_pipeline.warehouse.transaction import transaction
 from meetergo_pipeline.webhooks.ingest import backfill_webhook_events
 
@@ -40,6 +42,7 @@ def connect_writer(
     path: str | Path,
     *,
     memory_limit: str = DEFAULTS.duckdb_memory_limit,
+    lake: LakeSettings | None = None,
     attempts: int = 8,
     first_wait_s: float = 0.25,
     sleep: Callable[[float], None] = time.sleep,
@@ -57,9 +60,22 @@ def connect_writer(
 
     A working file this call creates is made owner-only (`WORKING_FILE_MODE`) before any table
     is written to it: it holds the API payloads and webhook bodies with personal data.
+
+    With `lake`, the DuckLake is attached as the `warehouse` catalog instead and `path` only
+    names the local spill folder (`<path>.tmp/`); DuckLake has no file lock to retry (its
+    writers are kept to one by `lake_lock.py`).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    if lake is not None:
+        con = _connect(path, memory_limit)
+        try:
+            attach_lake(con, lake)
+            ensure_raw_schema(con)
+        except BaseException:
+            con.close()
+            raise
+        return con
     is_new = not path.exists()
     wait = first_wait_s
     for attempt in range(1, attempts + 1):
@@ -109,17 +125,26 @@ def _corrupt_wal_message(path: Path, error: duckdb.Error) -> str:
     )
 
 
-def _attach(path: Path, memory_limit: str) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect(
+def _connect(path: Path, memory_limit: str) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection with the pipeline's memory cap, spilling to `<path>.tmp/`; it
+    never downloads an extension (the lake's come from wheels, `lake.load_extensions`)."""
+    return duckdb.connect(
         config={
             "memory_limit": memory_limit,
             "checkpoint_threshold": CHECKPOINT_AFTER,
             "temp_directory": f"{path}.tmp",
+            "autoinstall_known_extensions": False,
         }
     )
+
+
+def _attach(path: Path, memory_limit: str) -> duckdb.DuckDBPyConnection:
+    con = _connect(path, memory_limit)
     try:
         con.execute("SET enable_progress_bar = false")  # a long statement must not draw on stdout
-        con.execute(f"ATTACH ? AS warehouse (ROW_GROUP_SIZE {ROW_GROUP_SIZE})", [str(path)])
+        con.execute(
+            f"ATTACH {sql_literal(str(path))} AS warehouse (ROW_GROUP_SIZE {ROW_GROUP_SIZE})"
+        )
         con.execute("USE warehouse")
     except BaseException:
         con.close()
@@ -130,9 +155,13 @@ def _attach(path: Path, memory_limit: str) -> duckdb.DuckDBPyConnection:
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     """Create or migrate the raw schema: rows of an older webhook table get their typed
     columns, stored appointments their parsed `fields`, and the sync bookkeeping of a file
-    made before tenants becomes the default tenant's; `con` gets `appointment_fields()`."""
+    made before tenants becomes the default tenant's; `con` gets `appointment_fields()`.
+
+    On a DuckLake the same DDL runs without what DuckLake refuses (`lake_ddl`).
+    """
     fields_type = define_appointment_fields(con)
-    con.execute(load_sql("raw/schema.sql", fields_type=fields_type))
+    ddl = load_sql("raw/schema.sql", fields_type=fields_type)
+    con.execute(lake_ddl(ddl) if is_lake(con) else ddl)
     migrate_appointment_fields(con)
     (has_tenants,) = one_row(con, load_sql("raw/sync_tables_have_tenants.sql"))
     if not has_tenants:

@@ -24,13 +24,14 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from importlib.resources import files
 from pathlib import Path
 
 import duckdb
 
 from meetergo_pipeline.settings import DEFAULTS
-from meetergo_pipeline.sql import load_sql
+from meetergo_pipeline.sql import load_sql, sql_literal
 from meetergo_pipeline.warehouse.durable import fsync_directory, fsync_file
 from meetergo_pipeline.warehouse.pseudonym import hmac_pads
 from meetergo_pipeline.warehouse.transaction import transaction
@@ -83,11 +84,30 @@ def build_snapshot_file(con: duckdb.DuckDBPyConnection, path: Path, key: bytes) 
     define_attendee_pseudonym(con, key)
     try:
         con.execute(
-            f"ATTACH ? AS {PUBLISHED_CATALOG} (STORAGE_VERSION '{SNAPSHOT_STORAGE_VERSION}')",
-            [str(path)],
+            f"ATTACH {sql_literal(str(path))} AS {PUBLISHED_CATALOG} "
+            f"(STORAGE_VERSION '{SNAPSHOT_STORAGE_VERSION}')"
         )
         try:
             _create_published_tables(con)
+        finally:
+            con.execute(f"DETACH {PUBLISHED_CATALOG}")
+    finally:
+        drop_attendee_pseudonym(con)
+
+
+def publish_to_catalog(
+    con: duckdb.DuckDBPyConnection,
+    attach: Callable[[duckdb.DuckDBPyConnection, str], None],
+    key: bytes,
+) -> None:
+    """Replace the contract's tables in the catalog `attach(con, alias)` attaches (the
+    published DuckLake), read through `con`, in one transaction: its readers see the
+    previous publication or this one, whole. `con` is left with nothing attached."""
+    define_attendee_pseudonym(con, key)
+    try:
+        attach(con, PUBLISHED_CATALOG)
+        try:
+            _create_published_tables(con, replace=True)
         finally:
             con.execute(f"DETACH {PUBLISHED_CATALOG}")
     finally:
@@ -107,10 +127,13 @@ def drop_attendee_pseudonym(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("DROP TABLE IF EXISTS temp.pseudonym_key")
 
 
-def _create_published_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """One transaction: every table reads the same state of the working file."""
+def _create_published_tables(con: duckdb.DuckDBPyConnection, *, replace: bool = False) -> None:
+    """One transaction: every table reads the same state of the working file; with `replace`,
+    the previous publication's schemas are dropped in it first."""
     with transaction(con):
         for schema in PUBLISHED_SCHEMAS:
+            if replace:
+                con.execute(f"DROP SCHEMA IF EXISTS {PUBLISHED_CATALOG}.{schema} CASCADE")
             con.execute(f"CREATE SCHEMA {PUBLISHED_CATALOG}.{schema}")
         for statement in con.extract_statements(contract_sql()):
             con.execute(statement.query)

@@ -1,7 +1,8 @@
 -- One batch of log lines into webhook_lines, one row per non-blank line, parsed once:
 -- a JSON object line gets its body and received_at, any other line keeps its text and the
 -- reason it is quarantined. The CSV reader splits on newlines only (chr(1) as delimiter, no
--- quoting); DuckDB does all JSON parsing.
+-- quoting); DuckDB does all JSON parsing. The read buffer is one line's limit (the batch's
+-- size): DuckDB 1.x would otherwise allocate 16 times that, beyond the memory cap.
 --
 -- A line is our receiver's {"received_at", "body"} wrapper (a received_at value and an object
 -- body) or a bare body dropped in by another producer, which gets $fallback_received_at.
@@ -12,7 +13,7 @@ WITH lines AS (
         SELECT row_number() OVER () AS line_no, line
         FROM read_csv($path, columns = {'line': 'VARCHAR'}, delim = chr(1), quote = '',
                       escape = '', header = false, auto_detect = false, new_line = '\n',
-                      max_line_size = $max_line)
+                      max_line_size = $max_line, buffer_size = $max_line)
     )
     WHERE line IS NOT NULL AND trim(line) <> ''
 ),
