@@ -42,7 +42,8 @@ SELECT i, {_UUID} AS id, 'user' || i AS name,
        CASE WHEN i % 5 = 0 THEN 'api-platform' ELSE 'standard' END AS user_type
 FROM (SELECT i, md5('user-' || i) AS h FROM range({USERS}) t(i));
 
-INSERT INTO raw.users
+INSERT INTO raw.users (user_id, payload, source_updated_at, first_seen_at, last_seen_at,
+                       deleted_at)
 SELECT id,
        json_object('id', id, 'givenName', 'Given' || i, 'familyName', 'Family' || i,
                    'fullName', 'Given' || i || ' Family' || i,
@@ -60,7 +61,8 @@ SELECT u.i * {TYPES_PER_USER} + k AS j, u.i AS user_i, u.id AS user_id,
        (15 * (k + 1))::INTEGER AS duration
 FROM gen_users u, range({TYPES_PER_USER}) t(k);
 
-INSERT INTO raw.meeting_types
+INSERT INTO raw.meeting_types (meeting_type_id, user_id, payload, source_updated_at,
+                               first_seen_at, last_seen_at, deleted_at)
 SELECT id, user_id,
        json_object('id', id, 'slug', 'meeting-' || duration, 'userId', user_id,
                    'queueId', NULL, 'spots', 1, 'enabled', true, 'companyId', 'company-1',

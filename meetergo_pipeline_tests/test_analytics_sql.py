@@ -116,7 +116,9 @@ def test_booking_volume_daily_in_utc(con):
 
     build(con)
 
-    assert rows(con, "SELECT * EXCLUDE (tenant_id) FROM analytics.booking_volume_daily") == [
+    assert rows(
+        con, "SELECT * EXCLUDE (tenant_id) FROM analytics.booking_volume_daily ORDER BY ALL"
+    ) == [
         (date(2025, 3, 10), "mt-1", "Intro call", "user-api", "Ada Lovelace", 4, 0, 0, 0),
         (date(2025, 3, 11), "mt-1", "Intro call", "user-api", "Ada Lovelace", 0, 1, 1, 0),
         (date(2025, 3, 12), "mt-1", "Intro call", "user-api", "Ada Lovelace", 0, 0, 0, 1),
@@ -145,7 +147,8 @@ def test_booking_volume_daily_in_berlin(con):
 
     assert rows(
         con,
-        "SELECT day, bookings_created, meetings_scheduled FROM analytics.booking_volume_daily",
+        "SELECT day, bookings_created, meetings_scheduled FROM analytics.booking_volume_daily "
+        "ORDER BY ALL",
     ) == [
         (date(2025, 3, 10), 1, 0),
         (date(2025, 3, 11), 1, 0),

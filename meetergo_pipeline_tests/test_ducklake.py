@@ -432,12 +432,51 @@ def test_the_file_stays_the_default_and_a_lake_without_its_settings_is_refused()
     )
 
 
-def _start_sync(mode: str, log: Path) -> subprocess.Popen[str]:
+@pytest.mark.slow
+@needs_lake
+def test_tenants_synced_by_parallel_processes_share_one_lake(
+    pipeline_env: PipelineEnv, lake: Lake, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    second = pipeline_env.sim.add_tenant(
+        SimulatorConfig(seed=12, users=3, appointments=300, rate_limit_enabled=False)
+    )
+    tenants = {"north": pipeline_env.sim.tenant, "south": second}
+    tenants_file = pipeline_env.root / "tenants.toml"
+    tenants_file.write_text(
+        "".join(
+            f'[[tenants]]\nid = "{name}"\napi_key_env = "{name.upper()}_MEETERGO_API_KEY"\n'
+            for name in tenants
+        )
+    )
+    monkeypatch.setenv("MEETERGO_TENANTS_FILE", str(tenants_file))
+    for name, tenant in tenants.items():
+        monkeypatch.setenv(f"{name.upper()}_MEETERGO_API_KEY", tenant.api_key)
+
+    # One process per tenant, started together: the lake's writer lock lets one write at a
+    # time, the other waits for it instead of conflicting on the shared tables.
+    logs = {name: pipeline_env.root / f"sync-{name}.log" for name in tenants}
+    syncs = {name: _start_sync("full", logs[name], "--tenant", name) for name in tenants}
+    for name, sync in syncs.items():
+        assert sync.wait(timeout=600) == 0, logs[name].read_text()[-3000:]
+
+    reader = lake.reader()
+    per_tenant = dict(
+        reader.execute("SELECT tenant_id, count(*) FROM core.appointments GROUP BY ALL").fetchall()
+    )
+    assert per_tenant == {name: len(tenant.appointments) for name, tenant in tenants.items()}
+    raw_per_tenant = dict(
+        reader.execute("SELECT tenant_id, count(*) FROM raw.appointments GROUP BY ALL").fetchall()
+    )
+    assert raw_per_tenant == per_tenant
+    assert counts(lake.analyst(), ("core.appointments",)) == (sum(per_tenant.values()),)
+
+
+def _start_sync(mode: str, log: Path, *arguments: str) -> subprocess.Popen[str]:
     """`meetergo-pipeline sync` as its own process, with this test's variables; its output
     goes to `log` (a pipe it could fill would stall it)."""
     with log.open("w") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "meetergo_pipeline.cli", "sync", "--mode", mode],
+            [sys.executable, "-m", "meetergo_pipeline.cli", "sync", "--mode", mode, *arguments],
             stdout=out,
             stderr=subprocess.STDOUT,
             text=True,

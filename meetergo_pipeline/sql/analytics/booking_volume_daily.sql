@@ -75,8 +75,9 @@ LEFT JOIN activity_per_day AS v
     AND v.host_user_id IS NOT DISTINCT FROM p.host_user_id
 LEFT JOIN core.meeting_types AS mt
     ON mt.tenant_id = p.tenant_id AND mt.meeting_type_id = p.meeting_type_id
-LEFT JOIN core.users AS u ON u.tenant_id = p.tenant_id AND u.user_id = p.host_user_id
-ORDER BY d.day, p.tenant_id, p.meeting_type_id, p.host_user_id;
+LEFT JOIN core.users AS u ON u.tenant_id = p.tenant_id AND u.user_id = p.host_user_id;
+-- No ORDER BY: the zero-filled rows run to days x pairs (720,000 for 200 small tenants), and
+-- sorting them outgrew the 192 MB memory cap. Query with ORDER BY where order matters.
 
 COMMENT ON TABLE analytics.booking_volume_daily IS 'Booking activity per day (reporting time zone {{reporting_timezone}}), meeting type and main host, from core.appointments. Each measure is counted on the day of its own timestamp. Zero-filled: every meeting type and host pair with any activity has a row for every day from the first to the last day with activity (days without any show 0). Deleted appointments still count as created/cancelled/rescheduled, never as meetings scheduled.';
 COMMENT ON COLUMN analytics.booking_volume_daily.day IS 'Calendar day in the reporting time zone ({{reporting_timezone}}).';
