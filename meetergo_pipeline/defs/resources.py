@@ -4,6 +4,7 @@
 defaults are the settings table's.
 """
 
+import functools
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ from meetergo_pipeline.problems import file_problem, is_access_error
 from meetergo_pipeline.settings import DEFAULTS, ClientSettings, Settings, variable
 from meetergo_pipeline.tenants import (
     DEFAULT_TENANT,
+    Tenant,
     TenantsError,
     missing_keys,
     parse_tenants_file,
@@ -79,7 +81,7 @@ class MeetergoAPIResource(ConfigurableResource):
         shared. A tenant whose key variable is unset raises `TenantsError` naming it."""
         api_key, base_url, acting_user_id = self.api_key, self.base_url, self.acting_user_id
         if self.tenants_file is not None:
-            tenants = parse_tenants_file(Path(self.tenants_file), self.base_url)
+            tenants = _parsed_tenants_file(Path(self.tenants_file), self.base_url)
             tenant = tenant_by_id(tenants, tenant_id)
             api_key = os.environ.get(tenant.api_key_env, "").strip()
             if not api_key:
@@ -96,6 +98,24 @@ class MeetergoAPIResource(ConfigurableResource):
                 budget_dir=Path(self.budget_state_dir),
             )
         )
+
+
+def _parsed_tenants_file(path: Path, default_base_url: str) -> tuple[Tenant, ...]:
+    """`parse_tenants_file`, read again only when the file changed: a run opens a client per
+    tenant, and parsing the whole file for each made many tenants quadratic."""
+    try:
+        modified_ns = path.stat().st_mtime_ns
+    except OSError:
+        return parse_tenants_file(path, default_base_url)  # its error names the file
+    return _parse_tenants_file_once(path, modified_ns, default_base_url)
+
+
+@functools.lru_cache(maxsize=8)
+def _parse_tenants_file_once(
+    path: Path, modified_ns: int, default_base_url: str
+) -> tuple[Tenant, ...]:
+    del modified_ns  # part of the cache key only
+    return parse_tenants_file(path, default_base_url)
 
 
 class MeetergoWarehouse(ConfigurableResource):

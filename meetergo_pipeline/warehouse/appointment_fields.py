@@ -18,7 +18,7 @@ def define_appointment_fields(con: duckdb.DuckDBPyConnection) -> str:
     """Give `con` the macro `appointment_fields(payload)`; returns its result type (DuckDB's
     spelling, usable in DDL)."""
     con.execute(load_sql("raw/appointment_fields.sql"))
-    wanted, _stored = one_row(con, load_sql("raw/appointment_fields_type.sql"))
+    (wanted,) = one_row(con, load_sql("raw/appointment_fields_type.sql"))
     return str(wanted)
 
 
@@ -30,8 +30,9 @@ def migrate_appointment_fields(con: duckdb.DuckDBPyConnection) -> None:
     copied back with its fields), so a crash leaves it as it was. Call it after
     `define_appointment_fields`, outside an open transaction; a no-op when the column is current.
     """
-    wanted, stored = one_row(con, load_sql("raw/appointment_fields_type.sql"))
-    if stored == wanted:
+    (wanted,) = one_row(con, load_sql("raw/appointment_fields_type.sql"))
+    stored = con.execute(load_sql("raw/appointment_fields_stored_type.sql")).fetchone()
+    if stored is not None and stored[0] == wanted:
         return
     with transaction(con):
         con.execute(load_sql("raw/migrate_appointment_fields.sql"))
