@@ -147,17 +147,7 @@ class MeetergoWarehouse(ConfigurableResource):
     @property
     def lake(self) -> LakeSettings | None:
         """The lake's settings, or None for the DuckDB file (LakeSetupError if incomplete)."""
-        if self.warehouse != "ducklake":
-            return None
-        return LakeSettings.from_values(
-            catalog_url=self.ducklake_catalog,
-            data_path=self.ducklake_data_path,
-            s3_endpoint=self.ducklake_s3_endpoint,
-            s3_key_id=self.ducklake_s3_key_id,
-            s3_secret=self.ducklake_s3_secret,
-            s3_region=self.ducklake_s3_region,
-            published_path=self.ducklake_published_path,
-        )
+        return LakeSettings.from_settings(self)
 
     @contextmanager
     def yield_for_execution(self, context: InitResourceContext) -> Iterator["MeetergoWarehouse"]:

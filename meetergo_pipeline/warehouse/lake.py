@@ -19,11 +19,12 @@ import importlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import duckdb
 
-from meetergo_pipeline.settings import DEFAULTS, Settings, variable
+from meetergo_pipeline.settings import DEFAULTS, variable
 from meetergo_pipeline.sql import sql_literal
 
 EXTENSIONS = ("postgres_scanner", "httpfs", "ducklake")
@@ -53,6 +54,27 @@ class LakeNotCreatedError(LakeSetupError):
 NO_LAKE_YET = "creating a new DuckLake is explicitly disabled"
 
 
+class LakeConfiguration(Protocol):
+    """What names a lake: the `MEETERGO_WAREHOUSE` and `MEETERGO_DUCKLAKE_*` settings."""
+
+    @property
+    def warehouse(self) -> str: ...
+    @property
+    def ducklake_catalog(self) -> str | None: ...
+    @property
+    def ducklake_data_path(self) -> str | None: ...
+    @property
+    def ducklake_published_path(self) -> str | None: ...
+    @property
+    def ducklake_s3_endpoint(self) -> str | None: ...
+    @property
+    def ducklake_s3_key_id(self) -> str | None: ...
+    @property
+    def ducklake_s3_secret(self) -> str | None: ...
+    @property
+    def ducklake_s3_region(self) -> str: ...
+
+
 @dataclass(frozen=True)
 class LakeSettings:
     """Where the lake lives: the catalog database, the data path and the object store."""
@@ -66,8 +88,9 @@ class LakeSettings:
     published_path: str | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> LakeSettings | None:
-        """The lake of `settings`, or None when the warehouse is the DuckDB file."""
+    def from_settings(cls, settings: LakeConfiguration) -> LakeSettings | None:
+        """The lake of `settings` (the read settings, or the warehouse resource, which has the
+        same fields), or None when the warehouse is the DuckDB file."""
         if settings.warehouse != "ducklake":
             return None
         return cls.from_values(
