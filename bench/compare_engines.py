@@ -1,6 +1,6 @@
 """Compare two Python environments (two DuckDB versions) on the CPU-bound parts of a sync.
 
-    python -m bench.compare_engines --python .venv/bin/python --python .venv155/bin/python
+    python -m bench.compare_engines --python .venv/bin/python --python .venv-lake/bin/python
 
 For each round and each interpreter, in alternating order so a noisy machine weighs on both
 alike: raw rows of `--appointments` appointments are generated, then core and analytics are
