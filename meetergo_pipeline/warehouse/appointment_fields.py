@@ -22,13 +22,14 @@ def define_appointment_fields(con: duckdb.DuckDBPyConnection) -> str:
     return str(wanted)
 
 
-def migrate_appointment_fields(con: duckdb.DuckDBPyConnection) -> None:
+def migrate_appointment_fields(con: duckdb.DuckDBPyConnection, schema_ddl: str) -> None:
     """Give raw.appointments, in a file made by an older version, a `fields` column of the
     macro's type derived from every stored payload.
 
-    The table is rebuilt in one transaction (set aside, created anew by `raw/schema.sql`,
-    copied back with its fields), so a crash leaves it as it was. Call it after
-    `define_appointment_fields`, outside an open transaction; a no-op when the column is current.
+    The table is rebuilt in one transaction (set aside, created anew by `schema_ddl`, the raw
+    schema's DDL as this connection runs it, then copied back with its fields), so a crash
+    leaves it as it was. Call it after `define_appointment_fields`, outside an open
+    transaction; a no-op when the column is current.
     """
     (wanted,) = one_row(con, load_sql("raw/appointment_fields_type.sql"))
     stored = con.execute(load_sql("raw/appointment_fields_stored_type.sql")).fetchone()
@@ -36,7 +37,7 @@ def migrate_appointment_fields(con: duckdb.DuckDBPyConnection) -> None:
         return
     with transaction(con):
         con.execute(load_sql("raw/migrate_appointment_fields.sql"))
-        con.execute(load_sql("raw/schema.sql", fields_type=str(wanted)))
+        con.execute(schema_ddl)
         copy = load_sql(
             "raw/copy_appointments_with_fields.sql",
             old_fields="" if stored is None else "EXCLUDE (fields)",

@@ -161,8 +161,10 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     """
     fields_type = define_appointment_fields(con)
     ddl = load_sql("raw/schema.sql", fields_type=fields_type)
-    con.execute(lake_ddl(ddl) if is_lake(con) else ddl)
-    migrate_appointment_fields(con)
+    if is_lake(con):
+        ddl = lake_ddl(ddl)
+    con.execute(ddl)
+    migrate_appointment_fields(con, ddl)
     (has_tenants,) = one_row(con, load_sql("raw/sync_tables_have_tenants.sql"))
     if not has_tenants:
         with transaction(con):
