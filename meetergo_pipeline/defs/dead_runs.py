@@ -28,6 +28,7 @@ from dagster import (
 )
 
 from meetergo_pipeline.defs.jobs import WRITER_TAG, WRITER_TAGS
+from meetergo_pipeline.processes import process_exists
 
 PROCESS_TAG = "meetergo/process"
 IN_PROGRESS = [
@@ -50,7 +51,7 @@ def recorded_process_gone(tag: str) -> bool:
     if len(parts) != 3 or not parts[1].isdigit() or parts[0] != socket.gethostname():
         return False
     pid, started = int(parts[1]), parts[2]
-    if not _exists(pid):
+    if not process_exists(pid):
         return True
     return bool(started) and _started(pid) not in (None, started)
 
@@ -93,16 +94,6 @@ def build_dead_run_sensor():
         return SkipReason("no writer run has lost its process")
 
     return dead_run_sensor
-
-
-def _exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)  # signal 0: only asks whether the process exists
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # it exists, under another user
-    return True
 
 
 def _started(pid: int) -> str | None:

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import duckdb
 
+from meetergo_pipeline.processes import process_exists
 from meetergo_pipeline.settings import DEFAULTS
 from meetergo_pipeline.sql import load_sql, sql_literal
 from meetergo_pipeline.warehouse.durable import fsync_directory, fsync_file
@@ -204,15 +205,5 @@ def _remove_abandoned_builds(snapshot: Path) -> None:
     """Delete build folders left by publishing processes that no longer run (killed mid-build)."""
     for build_dir in snapshot.parent.glob(f".{snapshot.name}.*{BUILD_SUFFIX}"):
         pid_text = build_dir.name.removeprefix(f".{snapshot.name}.").split(".", 1)[0]
-        if pid_text.isdigit() and not _process_exists(int(pid_text)):
+        if pid_text.isdigit() and not process_exists(int(pid_text)):
             shutil.rmtree(build_dir, ignore_errors=True)
-
-
-def _process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)  # signal 0: only asks whether the process exists
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # it exists, under another user
-    return True
