@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -50,6 +52,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Stopped by SIGINT or SIGTERM: the conventional 128 + signal (130, 143), however the
     # command ended.
     return stop.exit_code() or code
+
+
+def run_command_line() -> None:
+    """The `meetergo-pipeline` console script: `main`, then end the process at once.
+
+    Every command closes what it opened (warehouse connections, files, child processes,
+    worker threads) before `main` returns. What would remain is the interpreter's teardown,
+    freeing the imported Dagster, SQLAlchemy and DuckDB modules one object at a time (most
+    of a second after a sync). So once only this thread is left, the exit handlers run, the
+    standard streams are flushed and `os._exit` ends the process with `main`'s code; with
+    another thread still running, it exits the usual way, which waits for that thread.
+    In-process callers (the tests) call `main`.
+    """
+    code = main()
+    if any(thread is not threading.main_thread() for thread in threading.enumerate()):
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            code = code or 1
+    os._exit(code)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -366,4 +391,4 @@ def _fetch_tenant(settings: Settings) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run_command_line()

@@ -14,6 +14,7 @@ means a failing chart engine cannot take the run down with it.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from importlib import import_module
@@ -117,4 +118,9 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # The parent waits for this process to end: end it without tearing down pandas and the
+    # chart engine, once the answer is flushed.
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
