@@ -323,7 +323,7 @@ def test_pseudonyms_match_pythons_hmac_for_any_address() -> None:
             ).fetchone()[0]
             drop_attendee_pseudonym(con)
             assert con.execute(
-                "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'pseudonym_key'"
+                "SELECT count(*) FROM duckdb_variables() WHERE name = 'pseudonym_pads'"
             ).fetchone() == (0,)
         finally:
             con.close()
@@ -516,7 +516,7 @@ def test_a_failed_publish_leaves_the_previous_snapshot_and_the_connection_clean(
         attached = con.execute("SELECT database_name FROM duckdb_databases()").fetchall()
         assert ("published",) not in attached
         assert con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'pseudonym_key'"
+            "SELECT count(*) FROM duckdb_variables() WHERE name = 'pseudonym_pads'"
         ).fetchone() == (0,)
         assert con.execute("SELECT count(*) FROM raw.appointments").fetchone()[0] > 0
     finally:

@@ -25,6 +25,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Callable
+from functools import cache
 from importlib.resources import files
 from pathlib import Path
 
@@ -33,6 +34,7 @@ import duckdb
 from meetergo_pipeline.processes import process_exists
 from meetergo_pipeline.settings import DEFAULTS
 from meetergo_pipeline.sql import load_sql, sql_literal
+from meetergo_pipeline.warehouse.connection import ROW_GROUP_SIZE
 from meetergo_pipeline.warehouse.durable import fsync_directory, fsync_file
 from meetergo_pipeline.warehouse.pseudonym import hmac_pads
 from meetergo_pipeline.warehouse.transaction import transaction
@@ -84,9 +86,11 @@ def build_snapshot_file(con: duckdb.DuckDBPyConnection, path: Path, key: bytes) 
     """Create a new DuckDB file at `path` holding the contract's tables read through `con`."""
     define_attendee_pseudonym(con, key)
     try:
+        # Row groups as small as the working file's: each table is compressed and written a
+        # row group at a time while it is built, not held whole in memory until the commit.
         con.execute(
             f"ATTACH {sql_literal(str(path))} AS {PUBLISHED_CATALOG} "
-            f"(STORAGE_VERSION '{SNAPSHOT_STORAGE_VERSION}')"
+            f"(STORAGE_VERSION '{SNAPSHOT_STORAGE_VERSION}', ROW_GROUP_SIZE {ROW_GROUP_SIZE})"
         )
         try:
             _create_published_tables(con)
@@ -125,7 +129,7 @@ def define_attendee_pseudonym(con: duckdb.DuckDBPyConnection, key: bytes) -> Non
 def drop_attendee_pseudonym(con: duckdb.DuckDBPyConnection) -> None:
     """Remove the macro and the key's pads from `con`."""
     con.execute("DROP MACRO IF EXISTS temp.attendee_pseudonym")
-    con.execute("DROP TABLE IF EXISTS temp.pseudonym_key")
+    con.execute("RESET VARIABLE pseudonym_pads")
 
 
 def _create_published_tables(con: duckdb.DuckDBPyConnection, *, replace: bool = False) -> None:
@@ -146,6 +150,7 @@ def published_tables() -> list[str]:
     return [f"{schema}.{name}" for schema, name in _contract_tables()]
 
 
+@cache
 def contract_select(table: str) -> str:
     """The SELECT of `table`'s contract file (`schema.table`), over the working file's tables:
     exactly the rows and columns the snapshot publishes. KeyError if nothing publishes it."""
@@ -168,14 +173,15 @@ def contract_sql() -> str:
     )
 
 
-def _contract_tables() -> list[tuple[str, str]]:
+@cache
+def _contract_tables() -> tuple[tuple[str, str], ...]:
     publish = files("meetergo_pipeline.sql").joinpath("publish")
-    return [
+    return tuple(
         (schema, entry.name.removesuffix(".sql"))
         for schema in PUBLISHED_SCHEMAS
         for entry in sorted(publish.joinpath(schema).iterdir(), key=lambda e: e.name)
         if entry.name.endswith(".sql")
-    ]
+    )
 
 
 def _copy_comments(con: duckdb.DuckDBPyConnection) -> None:

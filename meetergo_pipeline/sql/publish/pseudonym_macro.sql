@@ -1,7 +1,8 @@
 -- attendee_pseudonym(email): HMAC-SHA256 (hex) of the trimmed, lower-cased address under the
--- pseudonym key whose pads temp.pseudonym_key holds. A temporary macro of the publishing
--- connection, dropped when the publish ends.
-CREATE OR REPLACE TEMP MACRO attendee_pseudonym(email) AS (
-    SELECT sha256(k.opad || unhex(sha256(k.ipad || encode(lower(trim(email))))))
-    FROM temp.pseudonym_key AS k
+-- pseudonym key whose pads the variable pseudonym_pads holds. A temporary macro of the
+-- publishing connection, dropped when the publish ends. (A scalar expression over the
+-- variable, not a subquery over a table: DuckDB would join that subquery to every row.)
+CREATE OR REPLACE TEMP MACRO attendee_pseudonym(email) AS sha256(
+    getvariable('pseudonym_pads').opad
+    || unhex(sha256(getvariable('pseudonym_pads').ipad || encode(lower(trim(email)))))
 );
