@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from meetergo_pipeline.warehouse.durable import fsync_directory
 from meetergo_pipeline.webhooks.group_commit import ErrorOf, GroupCommit
 
 QUARANTINE_DIR = "quarantine"
@@ -187,7 +188,7 @@ class _FileAppender:
         held = os.fstat(fd)
         self._identities[path] = (held.st_dev, held.st_ino)
         if created:
-            _fsync_dir(path.parent)
+            fsync_directory(path.parent)
         elif not _ends_with_newline(fd):
             os.write(fd, b"\n")
         return fd
@@ -221,13 +222,4 @@ def _make_dirs(directory: Path) -> None:
         directory.mkdir(DIR_MODE)
     except FileExistsError:
         return
-    _fsync_dir(directory.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make a new file's directory entry durable too, not only its contents."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_directory(directory.parent)
