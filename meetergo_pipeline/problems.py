@@ -1,6 +1,6 @@
 """One-line descriptions of failures an operator has to fix, and which of them no retry fixes.
 
-The preflight (`preflight.py`), the command line and the Dagster steps describe a refused
+The preflight (`preflight/`), the command line and the Dagster steps describe a refused
 key, an unreachable base URL, a folder that cannot be written or a port that cannot be bound
 the same way: one line naming the variable (or option), the value where it is not a secret,
 and what to do.

@@ -17,14 +17,12 @@ from __future__ import annotations
 
 import os
 import socket
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from meetergo_pipeline import stop
 from meetergo_pipeline.warehouse.lake import LakeSettings
-from meetergo_pipeline.warehouse.writer_lock import POLL_S, WarehouseBusyError
+from meetergo_pipeline.warehouse.writer_lock import wait_for_writer
 
 if TYPE_CHECKING:
     from psycopg2.extensions import connection  # type: ignore[import-untyped]
@@ -80,26 +78,20 @@ def _connect(lake: LakeSettings, application_name: str) -> connection:
 def _acquire(
     session: connection, lake: LakeSettings, wait_s: float, announce: Callable[[str], None]
 ) -> None:
-    deadline = time.monotonic() + wait_s
-    announced = False
-    while True:
+    def take() -> bool:
         with session.cursor() as cur:
             cur.execute("SELECT pg_try_advisory_lock(%s)", (LAKE_WRITER_LOCK_KEY,))
             row = cur.fetchone()
-        if row is not None and row[0]:
-            return
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise WarehouseBusyError(
-                f"another run is writing the DuckLake {lake.catalog_name}: {_holder(session)}; "
-                f"waited {wait_s:g} s. The warehouse has one writer at a time: run again once "
-                "it has finished (or stop it); MEETERGO_WRITER_LOCK_WAIT_S sets how long a run "
-                "waits."
-            )
-        if not announced:
-            announce(f"waiting up to {wait_s:g} s for the lake's writer: {_holder(session)}")
-            announced = True
-        stop.sleep(min(POLL_S, remaining))
+        return row is not None and bool(row[0])
+
+    wait_for_writer(
+        take,
+        lambda: _holder(session),
+        writing=f"the DuckLake {lake.catalog_name}",
+        writer="the lake's",
+        wait_s=wait_s,
+        announce=announce,
+    )
 
 
 def _holder_name(run_id: str | None) -> str:

@@ -68,24 +68,50 @@ def writer_lock(
 
 
 def _acquire(fd: int, path: Path, wait_s: float, announce: Callable[[str], None]) -> None:
-    deadline = time.monotonic() + wait_s
-    announced = False
-    while True:
+    def take() -> bool:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
         except BlockingIOError:
-            pass
+            return False
+        return True
+
+    wait_for_writer(
+        take,
+        lambda: _holder(fd),
+        writing=path.name.removesuffix(LOCK_SUFFIX),
+        writer="the warehouse's",
+        wait_s=wait_s,
+        announce=announce,
+    )
+
+
+def wait_for_writer(
+    take: Callable[[], bool],
+    holder: Callable[[], str],
+    *,
+    writing: str,
+    writer: str,
+    wait_s: float,
+    announce: Callable[[str], None],
+) -> None:
+    """Call `take` every `POLL_S` until it takes the lock, for up to `wait_s` seconds.
+
+    The first refusal tells `announce` who holds it (`holder`); at the deadline a
+    `WarehouseBusyError` names `writing`, the holder and the setting; a stop request ends
+    the wait with `StopRequested`. `writer` is whose writer is waited for, e.g. "the lake's".
+    """
+    deadline = time.monotonic() + wait_s
+    announced = False
+    while not take():
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise WarehouseBusyError(
-                f"another run is writing {path.name.removesuffix(LOCK_SUFFIX)}: "
-                f"{_holder(fd)}; waited {wait_s:g} s. The warehouse has one writer at a time: "
-                "run again once it has finished (or stop it); MEETERGO_WRITER_LOCK_WAIT_S "
-                "sets how long a run waits."
+                f"another run is writing {writing}: {holder()}; waited {wait_s:g} s. The "
+                "warehouse has one writer at a time: run again once it has finished (or stop "
+                "it); MEETERGO_WRITER_LOCK_WAIT_S sets how long a run waits."
             )
         if not announced:
-            announce(f"waiting up to {wait_s:g} s for the warehouse's writer: {_holder(fd)}")
+            announce(f"waiting up to {wait_s:g} s for {writer} writer: {holder()}")
             announced = True
         stop.sleep(min(POLL_S, remaining))
 

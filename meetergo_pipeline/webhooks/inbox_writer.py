@@ -9,7 +9,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from typing import TypeVar
 
 import psycopg2  # type: ignore[import-untyped]
@@ -17,6 +16,7 @@ from psycopg2.extensions import connection  # type: ignore[import-untyped]
 from psycopg2.extras import execute_values  # type: ignore[import-untyped]
 
 from meetergo_pipeline.sql import load_sql
+from meetergo_pipeline.webhooks.group_commit import GroupCommit
 from meetergo_pipeline.webhooks.inbox import (
     InboxUnavailable,
     connect_inbox,
@@ -52,9 +52,8 @@ class InboxWriter:
 
     def __init__(self, url: str) -> None:
         self._url = url
-        self._pending: list[_Pending] = []
-        self._flusher: asyncio.Task[None] | None = None
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="webhook-inbox")
+        self._commits = GroupCommit(self._write, self._write_failed, self._worker)
         self._con: connection | None = None  # used in the worker thread only
 
     @property
@@ -73,43 +72,23 @@ class InboxWriter:
     ) -> None:
         """Commit one delivery: ``body`` to the inbox, or ``raw`` to its quarantine."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Pending(received_at, body, quarantine_reason, raw, done))
-        if self._flusher is None:
-            self._flusher = asyncio.create_task(self._flush_until_idle())
-        await done
+        await self._commits.submit(_Pending(received_at, body, quarantine_reason, raw, done))
 
     async def aclose(self) -> None:
-        if self._flusher is not None:
-            await self._flusher
+        await self._commits.drain()
         await self._in_worker(self._close)
         self._worker.shutdown()
 
-    async def _flush_until_idle(self) -> None:
-        try:
-            while self._pending:
-                batch, self._pending = self._pending, []
-                error: BaseException | None = None
-                try:
-                    await self._in_worker(partial(self._write, batch))
-                except InboxUnavailable as failed:
-                    error = failed
-                except Exception as failed:  # never leave a waiter hanging
-                    error = unavailable(self._url, "cannot write to", failed)
-                for item in batch:
-                    if item.done.done():
-                        continue
-                    if error is None:
-                        item.done.set_result(None)
-                    else:
-                        item.done.set_exception(error)
-        finally:
-            self._flusher = None
+    def _write_failed(self, error: Exception) -> BaseException:
+        if isinstance(error, InboxUnavailable):
+            return error
+        return unavailable(self._url, "cannot write to", error)
 
     async def _in_worker(self, call: Callable[[], T]) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._worker, call)
 
     def _write(self, batch: list[_Pending]) -> None:
-
+        """Insert and commit the whole batch, or raise InboxUnavailable for all of it."""
         deliveries = [(p.received_at, p.body) for p in batch if p.body is not None]
         refused = [
             (p.received_at, p.quarantine_reason, len(p.raw), p.raw)

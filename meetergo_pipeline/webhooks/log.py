@@ -23,6 +23,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from meetergo_pipeline.warehouse.durable import fsync_directory
+from meetergo_pipeline.webhooks.group_commit import ErrorOf, GroupCommit
+
 QUARANTINE_DIR = "quarantine"
 TENANT_ID = re.compile(
     r"[a-z0-9_]+"
@@ -94,60 +97,39 @@ class EventLog:
     """Group-commit appender: concurrent ``append`` calls share one write + fsync per file.
 
     While one batch is being written and fsync'd in a worker thread, new lines queue up; the
-    next batch takes all of them. ``append`` returns only after its bytes are on disk and
-    raises ``OSError`` if they could not be made durable.
+    next batch takes all of them (``group_commit.GroupCommit``). ``append`` returns only after
+    its bytes are on disk and raises ``OSError`` if they could not be made durable.
     """
 
     def __init__(self) -> None:
-        self._pending: list[_Pending] = []
-        self._flusher: asyncio.Task[None] | None = None
         self._appender = _FileAppender()
+        self._commits = GroupCommit(self._write_batch, _write_failed)
 
     async def append(self, path: Path, data: bytes) -> None:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Pending(path, data, done))
-        if self._flusher is None:
-            self._flusher = asyncio.create_task(self._flush_until_idle())
-        await done
+        await self._commits.submit(_Pending(path, data, done))
 
     async def aclose(self) -> None:
-        if self._flusher is not None:
-            await self._flusher
+        await self._commits.drain()
         self._appender.close()
 
-    async def _flush_until_idle(self) -> None:
-        try:
-            while self._pending:
-                batch, self._pending = self._pending, []
-                try:
-                    errors = await asyncio.to_thread(self._write_batch, batch)
-                except Exception as exc:  # never leave a waiter hanging
-                    errors = {
-                        item.path: OSError(f"webhook log write failed: {exc!r}") for item in batch
-                    }
-                for item in batch:
-                    if item.done.done():
-                        continue
-                    error = errors.get(item.path)
-                    if error is None:
-                        item.done.set_result(None)
-                    else:
-                        item.done.set_exception(error)
-        finally:
-            self._flusher = None
-
-    def _write_batch(self, batch: list[_Pending]) -> dict[Path, OSError | None]:
+    def _write_batch(self, batch: list[_Pending]) -> ErrorOf[_Pending] | None:
         by_path: dict[Path, list[bytes]] = {}
         for item in batch:
             by_path.setdefault(item.path, []).append(item.data)
-        errors: dict[Path, OSError | None] = {}
+        errors: dict[Path, OSError] = {}
         for path, chunks in by_path.items():
             try:
                 self._appender.append(path, b"".join(chunks))
-                errors[path] = None
             except OSError as exc:
                 errors[path] = exc
-        return errors
+        if not errors:
+            return None
+        return lambda item: errors.get(item.path)
+
+
+def _write_failed(error: Exception) -> OSError:
+    return OSError(f"webhook log write failed: {error!r}")
 
 
 @dataclass
@@ -206,7 +188,7 @@ class _FileAppender:
         held = os.fstat(fd)
         self._identities[path] = (held.st_dev, held.st_ino)
         if created:
-            _fsync_dir(path.parent)
+            fsync_directory(path.parent)
         elif not _ends_with_newline(fd):
             os.write(fd, b"\n")
         return fd
@@ -240,13 +222,4 @@ def _make_dirs(directory: Path) -> None:
         directory.mkdir(DIR_MODE)
     except FileExistsError:
         return
-    _fsync_dir(directory.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make a new file's directory entry durable too, not only its contents."""
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_directory(directory.parent)
