@@ -152,3 +152,33 @@ def test_the_first_reads_start_is_kept_when_a_later_read_moves_the_meeting(
         ("a", datetime(2026, 12, 3, 10, tzinfo=UTC), datetime(2026, 12, 1, 8, tzinfo=UTC)),
         ("b", datetime(2026, 12, 4, 10, tzinfo=UTC), datetime(2026, 12, 2, 9, tzinfo=UTC)),
     ]
+
+
+def test_times_without_an_offset_are_utc_and_unreadable_times_null_whatever_the_zone(
+    tmp_path: Path,
+) -> None:
+    con = connect_writer(tmp_path / "w.duckdb")
+    con.execute("SET TimeZone = 'America/New_York'")
+    naive = {
+        "id": "a",
+        "start": "2026-12-01T09:00:00",
+        "end": "half past nine",
+        "createdAt": "2026-11-20T10:00:00",
+        "updatedAt": "2026-11-21T00:00",
+        "rescheduledAt": "2026-11-20T11:00:00+01:00",
+    }
+    writer = RawWriter(con, seen_at=SEEN_AT)
+    writer.add("appointments", page_of(naive))
+    writer.flush()
+
+    row = con.execute(
+        "SELECT start_at, created_at, source_updated_at, fields.end, fields.rescheduledAt "
+        "FROM raw.appointments"
+    ).fetchone()
+    assert row == (
+        datetime(2026, 12, 1, 9, tzinfo=UTC),
+        datetime(2026, 11, 20, 10, tzinfo=UTC),
+        datetime(2026, 11, 21, tzinfo=UTC),
+        None,
+        datetime(2026, 11, 20, 10, tzinfo=UTC),
+    )

@@ -14,9 +14,9 @@ parsed AS (
 
 SELECT
     f.id,
-    TRY_CAST(f.createdAt AS TIMESTAMPTZ),
-    TRY_CAST(f.start AS TIMESTAMPTZ),
+    f.createdAt,
+    f.start,
     payload,
-    TRY_CAST(f.updatedAt AS TIMESTAMPTZ),
+    f.updatedAt,
     f
 FROM parsed
