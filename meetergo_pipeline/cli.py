@@ -60,13 +60,14 @@ def run_command_line() -> None:
     Every command closes what it opened (warehouse connections, files, child processes,
     worker threads) before `main` returns. What would remain is the interpreter's teardown,
     freeing the imported Dagster, SQLAlchemy and DuckDB modules one object at a time (most
-    of a second after a sync). So once only this thread is left, the exit handlers run, the
-    standard streams are flushed and `os._exit` ends the process with `main`'s code; with
-    another thread still running, it exits the usual way, which waits for that thread.
+    of a second after a sync). So unless another non-daemon thread is still running (then it
+    exits the usual way, which waits for that thread), the exit handlers run, the standard
+    streams are flushed and `os._exit` ends the process with `main`'s code.
     In-process callers (the tests) call `main`.
     """
     code = main()
-    if any(thread is not threading.main_thread() for thread in threading.enumerate()):
+    main_thread = threading.main_thread()
+    if any(t is not main_thread and not t.daemon for t in threading.enumerate()):
         sys.exit(code)
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):

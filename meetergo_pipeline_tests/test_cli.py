@@ -273,3 +273,24 @@ def test_fetch_prints_what_it_read(tmp_path: Path) -> None:
     assert "appointments:   250 distinct" in completed.stdout
     assert "requests spent:" in completed.stdout
     assert "0 answered 429" in completed.stdout
+
+
+@pytest.mark.slow
+def test_the_console_script_prints_everything_and_exits_with_the_commands_code() -> None:
+    """The script ends without the interpreter's teardown: its output still arrives whole
+    through a pipe, and its exit code is the command's."""
+    command = [sys.executable, "-m", "meetergo_pipeline.cli"]
+    printed = subprocess.run(
+        [*command, "settings", "--markdown"], capture_output=True, text=True, timeout=60
+    )
+    assert printed.returncode == 0
+    assert printed.stdout == markdown_table() + "\n"
+
+    refused = subprocess.run(
+        [*command, "docs", "--output", "/dev/null/cannot"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("error: ")
