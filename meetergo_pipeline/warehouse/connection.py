@@ -169,4 +169,6 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     if not has_tenants:
         with transaction(con):
             con.execute(load_sql("raw/migrate_sync_tables.sql"))
+            con.execute(ddl)
+            con.execute(load_sql("raw/copy_sync_tables_before_tenants.sql"))
     backfill_webhook_events(con)
